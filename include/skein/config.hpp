@@ -1,0 +1,122 @@
+// skein/config.hpp — tracer options and errors.
+//
+// `Options` is a plain struct of optional fields, written with designated initializers:
+//
+//     auto tracer = skein::Tracer::init({.project = "my-app", .exporter = skein::ExporterKind::console});
+//
+// Precedence, one rule for every field: a value set in code wins; a field left unset is taken
+// from the environment (each field's comment names its variables, first match wins); otherwise
+// the documented default applies. `docs/configuration.md` lists every variable.
+// Errors are values: init never throws; an invalid configuration yields a no-op tracer whose
+// `error()` says what was wrong.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace skein {
+
+class Exporter;
+class Sampler;
+
+/// Frozen error codes.
+enum class ErrorCode : std::uint8_t {
+  none = 0,
+  invalid_option = 1,       ///< an Options field has an invalid value
+  invalid_environment = 2,  ///< an environment variable has an invalid value
+  exporter_unavailable = 3, ///< the chosen exporter cannot be created (for example a file path)
+  disabled = 4,             ///< tracing was disabled by configuration (not a failure)
+};
+
+struct Error {
+  ErrorCode code = ErrorCode::none;
+  std::string message;
+  explicit operator bool() const noexcept { return code != ErrorCode::none; }
+};
+
+/// Where spans go when no exporter object is given.
+enum class ExporterKind : std::uint8_t {
+  automatic,  ///< console (stderr) for now; becomes the local store when it exists
+  none,       ///< record and count, export nowhere (useful with `exporters`)
+  console,    ///< a readable tree per trace
+  file,       ///< OTLP JSON lines, one ExportTraceServiceRequest per line
+};
+
+/// Per-span limits. Exceeding one drops or truncates and is counted on the span and in stats.
+struct Limits {
+  std::optional<std::uint32_t> max_attributes{};     ///< SKEIN_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT; 1024
+  std::optional<std::uint32_t> max_events{};         ///< SKEIN_SPAN_EVENT_COUNT_LIMIT, OTEL_SPAN_EVENT_COUNT_LIMIT; 1024
+  std::optional<std::uint32_t> max_links{};          ///< SKEIN_SPAN_LINK_COUNT_LIMIT, OTEL_SPAN_LINK_COUNT_LIMIT; 128
+  std::optional<std::uint32_t> max_value_length{};   ///< SKEIN_ATTRIBUTE_VALUE_LENGTH_LIMIT, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT; 65536 bytes
+};
+
+struct Options {
+  /// Project name (HoneyHive project). SKEIN_PROJECT, HH_PROJECT. Default: "default".
+  std::optional<std::string> project{};
+  /// service.name. OTEL_SERVICE_NAME, SKEIN_SERVICE_NAME. Default: the project.
+  std::optional<std::string> service_name{};
+  /// Source / environment label ("dev", "prod"). SKEIN_SOURCE, HH_SOURCE. Default: "dev".
+  std::optional<std::string> source{};
+  /// Session name. SKEIN_SESSION_NAME, HH_SESSION_NAME. Default: the project.
+  std::optional<std::string> session_name{};
+  /// Session id (UUID). SKEIN_SESSION_ID, HH_SESSION_ID. Default: a new random UUID.
+  std::optional<std::string> session_id{};
+  /// API key for a backend; sent as a bearer token by network exporters. SKEIN_API_KEY, HH_API_KEY.
+  std::optional<std::string> api_key{};
+  /// Backend base URL. SKEIN_API_URL, HH_API_URL.
+  std::optional<std::string> api_url{};
+  /// Extra resource attributes; OTEL_RESOURCE_ATTRIBUTES (key=value,...) adds the ones not set here.
+  std::vector<std::pair<std::string, std::string>> resource_attributes{};
+  /// Built-in exporter. SKEIN_EXPORTER (automatic|none|console|file). Default: automatic.
+  std::optional<ExporterKind> exporter{};
+  /// Path for ExporterKind::file. SKEIN_FILE_PATH. Default: "skein-traces.jsonl".
+  std::optional<std::string> file_path{};
+  /// Exporter objects that receive every span, in addition to the built-in one.
+  std::vector<std::shared_ptr<Exporter>> exporters{};
+  /// Root sampler. Children follow their parent's decision. Default: always on.
+  std::shared_ptr<Sampler> sampler{};
+  /// Turns tracing off: every span is a no-op. SKEIN_DISABLED, OTEL_SDK_DISABLED. Default: false.
+  std::optional<bool> disabled{};
+  Limits limits{};
+  /// Records each thread may have in flight (started, not yet exported) before new spans are
+  /// dropped. SKEIN_THREAD_BUFFER_SPANS. Default: 8192.
+  std::optional<std::uint32_t> thread_buffer_spans{};
+  /// How often the pipeline thread looks for finished spans when idle. SKEIN_FLUSH_INTERVAL_MS.
+  /// Default: 20 ms.
+  std::optional<std::chrono::milliseconds> flush_interval{};
+  /// Deadline for the flush at exit and for shutdown() without argument.
+  /// SKEIN_SHUTDOWN_TIMEOUT_MS. Default: 3000 ms.
+  std::optional<std::chrono::milliseconds> shutdown_timeout{};
+  /// Make this tracer the process default (used by `skein::span()`, SKEIN_TRACE). Default: true
+  /// for the first tracer created.
+  std::optional<bool> make_default{};
+};
+
+/// A finished configuration: every field resolved, validated. Built by `finalize`.
+struct FinalizedOptions {
+  std::string project, service_name, source, session_name, session_id, api_key, api_url;
+  std::vector<std::pair<std::string, std::string>> resource_attributes{};
+  ExporterKind exporter = ExporterKind::automatic;
+  std::string file_path;
+  std::vector<std::shared_ptr<Exporter>> exporters{};
+  std::shared_ptr<Sampler> sampler{};
+  bool disabled = false;
+  std::uint32_t max_attributes = 1024, max_events = 1024, max_links = 128,
+                max_value_length = 65536;
+  std::uint32_t thread_buffer_spans = 8192;
+  std::chrono::milliseconds flush_interval{20};
+  std::chrono::milliseconds shutdown_timeout{3000};
+  bool make_default = true;
+};
+
+/// Resolves options against the environment and validates them. On error, `error` is set and
+/// the returned options must not be used.
+FinalizedOptions finalize(const Options& options, Error& error);
+
+}  // namespace skein

@@ -1,0 +1,235 @@
+// skein/exporter.hpp — where finished spans go.
+//
+// The pipeline thread hands batches of finished spans to each exporter as `SpanView`s: read-only
+// views into skein's span records, valid only for the duration of `export_spans`. An exporter
+// copies or encodes what it needs before returning. Exporters are called from the pipeline thread
+// only (never concurrently with themselves); they must not throw — if one does, the batch counts
+// as failed.
+//
+// Built in: `InMemoryExporter` (for tests of your own instrumentation), the console tree, and the
+// OTLP JSON-lines file (`make_console_exporter`, `make_file_exporter`).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "skein/context.hpp"
+#include "skein/span.hpp"
+
+namespace skein {
+
+/// An exported attribute value: a scalar or a homogeneous array (OpenTelemetry's model). A view.
+class AttrValue {
+ public:
+  enum class Type : std::uint8_t {
+    empty, boolean, int64, float64, string, bool_array, int64_array, float64_array, string_array
+  };
+  constexpr AttrValue() noexcept : type_(Type::empty), i_(0) {}
+  constexpr explicit AttrValue(bool b) noexcept : type_(Type::boolean), b_(b) {}
+  constexpr explicit AttrValue(std::int64_t i) noexcept : type_(Type::int64), i_(i) {}
+  constexpr explicit AttrValue(double d) noexcept : type_(Type::float64), d_(d) {}
+  constexpr explicit AttrValue(std::string_view s) noexcept
+      : type_(Type::string), arr_{s.data(), s.size()} {}
+  constexpr AttrValue(Type array_type, const void* data, std::size_t n) noexcept
+      : type_(array_type), arr_{data, n} {}
+
+  [[nodiscard]] constexpr Type type() const noexcept { return type_; }
+  [[nodiscard]] bool as_bool() const noexcept { return b_; }
+  [[nodiscard]] std::int64_t as_int() const noexcept { return i_; }
+  [[nodiscard]] double as_double() const noexcept { return d_; }
+  [[nodiscard]] std::string_view as_string() const noexcept {
+    return {static_cast<const char*>(arr_.p), arr_.n};
+  }
+  [[nodiscard]] std::span<const bool> bools() const noexcept {
+    return {static_cast<const bool*>(arr_.p), arr_.n};
+  }
+  [[nodiscard]] std::span<const std::int64_t> ints() const noexcept {
+    return {static_cast<const std::int64_t*>(arr_.p), arr_.n};
+  }
+  [[nodiscard]] std::span<const double> doubles() const noexcept {
+    return {static_cast<const double*>(arr_.p), arr_.n};
+  }
+  [[nodiscard]] std::span<const std::string_view> strings() const noexcept {
+    return {static_cast<const std::string_view*>(arr_.p), arr_.n};
+  }
+
+ private:
+  Type type_;
+  union {
+    bool b_;
+    std::int64_t i_;
+    double d_;
+    struct {
+      const void* p;
+      std::size_t n;
+    } arr_;
+  };
+};
+
+struct Attribute {
+  std::string_view key;
+  AttrValue value;
+};
+
+struct EventView {
+  std::string_view name;
+  std::uint64_t time_unix_nano = 0;
+  std::span<const Attribute> attributes;
+};
+
+struct LinkView {
+  TraceId trace_id;
+  SpanId span_id;
+  std::uint8_t flags = 0;
+  std::span<const Attribute> attributes;
+};
+
+/// Process-wide facts shared by every span of a tracer (OpenTelemetry resource + HoneyHive
+/// session).
+struct Resource {
+  std::string service_name, project, source, session_id, session_name;
+  /// All resource attributes, including service.name and telemetry.sdk.*.
+  std::vector<std::pair<std::string, std::string>> attributes;
+};
+
+/// A finished span, as exporters see it.
+struct SpanView {
+  TraceId trace_id;
+  SpanId span_id;
+  SpanId parent_span_id;        ///< invalid for a root
+  std::uint8_t flags = 0;       ///< W3C trace flags
+  bool parent_remote = false;   ///< the parent came from another process
+  std::string_view trace_state;
+  std::string_view name;
+  SpanKind kind = SpanKind::internal;
+  EventType event_type = EventType::generic;
+  StatusCode status = StatusCode::unset;
+  std::string_view status_message;
+  std::uint64_t start_unix_nano = 0;
+  std::uint64_t end_unix_nano = 0;
+  /// User attributes (core ones are added by `core_attributes`), last value per key.
+  std::span<const Attribute> attributes;
+  std::span<const EventView> events;
+  std::span<const LinkView> links;
+  std::uint32_t dropped_attributes = 0, dropped_events = 0, dropped_links = 0;
+  std::uint32_t truncated_values = 0;
+  const Resource* resource = nullptr;
+};
+
+/// The attributes skein adds to every span so that HoneyHive, OpenInference (Phoenix) and any
+/// OpenTelemetry backend read it right: `honeyhive_event_type`, `honeyhive_event_name`,
+/// `honeyhive.project`, `honeyhive.source`, `honeyhive.session_id`, `session.id`,
+/// `honeyhive_duration_ms`, `openinference.span.kind`, and `skein.truncated_values` when any.
+/// They are computed at export and never evicted by user attributes.
+struct CoreAttributes {
+  Attribute items[10];
+  std::size_t size = 0;
+  [[nodiscard]] std::span<const Attribute> view() const noexcept { return {items, size}; }
+};
+CoreAttributes core_attributes(const SpanView& span) noexcept;
+
+enum class ExportResult : std::uint8_t { success, failure };
+
+class Exporter {
+ public:
+  virtual ~Exporter() = default;
+  /// A batch of finished spans; see the file comment.
+  virtual ExportResult export_spans(std::span<const SpanView> batch) noexcept = 0;
+  /// Pushes out anything buffered; false when the deadline passed.
+  virtual bool force_flush(std::chrono::steady_clock::time_point deadline) noexcept {
+    (void)deadline;
+    return true;
+  }
+  /// Last call; releases resources. False when the deadline passed.
+  virtual bool shutdown(std::chrono::steady_clock::time_point deadline) noexcept {
+    return force_flush(deadline);
+  }
+};
+
+/// An owned attribute value, as kept by the in-memory exporter.
+using OwnedValue = std::variant<std::monostate, bool, std::int64_t, double, std::string,
+                                std::vector<bool>, std::vector<std::int64_t>, std::vector<double>,
+                                std::vector<std::string>>;
+OwnedValue to_owned(const AttrValue& v);
+
+/// An owned copy of a finished span.
+struct SpanData {
+  struct Event {
+    std::string name;
+    std::uint64_t time_unix_nano = 0;
+    std::vector<std::pair<std::string, OwnedValue>> attributes;
+  };
+  struct Link {
+    TraceId trace_id;
+    SpanId span_id;
+    std::vector<std::pair<std::string, OwnedValue>> attributes;
+  };
+  TraceId trace_id;
+  SpanId span_id, parent_span_id;
+  std::uint8_t flags = 0;
+  bool parent_remote = false;
+  std::string trace_state, name, status_message;
+  SpanKind kind = SpanKind::internal;
+  EventType event_type = EventType::generic;
+  StatusCode status = StatusCode::unset;
+  std::uint64_t start_unix_nano = 0, end_unix_nano = 0;
+  /// Core attributes first, then the user's.
+  std::vector<std::pair<std::string, OwnedValue>> attributes;
+  std::vector<Event> events;
+  std::vector<Link> links;
+  std::uint32_t dropped_attributes = 0, dropped_events = 0, dropped_links = 0;
+
+  /// The value of an attribute, or nullptr.
+  [[nodiscard]] const OwnedValue* attribute(std::string_view key) const noexcept;
+  /// Typed shortcuts: the value when present with that type.
+  [[nodiscard]] std::optional<std::string> string_attribute(std::string_view key) const;
+  [[nodiscard]] std::optional<std::int64_t> int_attribute(std::string_view key) const;
+  [[nodiscard]] std::optional<double> double_attribute(std::string_view key) const;
+  [[nodiscard]] std::optional<bool> bool_attribute(std::string_view key) const;
+};
+SpanData to_span_data(const SpanView& view);
+
+/// Keeps every exported span in memory. Thread-safe to read while the tracer runs.
+class InMemoryExporter : public Exporter {
+ public:
+  ExportResult export_spans(std::span<const SpanView> batch) noexcept override;
+  /// A copy of the spans received so far, in export order.
+  [[nodiscard]] std::vector<SpanData> spans() const;
+  [[nodiscard]] std::size_t size() const;
+  void clear();
+  /// Waits until at least `n` spans arrived; false on timeout.
+  bool wait_for(std::size_t n, std::chrono::milliseconds timeout) const;
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  std::vector<SpanData> spans_;
+};
+
+struct ConsoleOptions {
+  /// Where to write; stderr when null.
+  std::FILE* stream = nullptr;
+  /// Colour: nullopt = when the stream is a terminal (and NO_COLOR is unset).
+  std::optional<bool> color;
+};
+/// Prints each trace as an indented tree when its local root ends.
+std::shared_ptr<Exporter> make_console_exporter(ConsoleOptions options = {});
+/// Appends one OTLP JSON ExportTraceServiceRequest per batch, one per line. Null (with `error`
+/// set) when the file cannot be opened.
+std::shared_ptr<Exporter> make_file_exporter(const std::string& path, std::string* error = nullptr);
+
+/// OTLP JSON encoding of a batch (the ExportTraceServiceRequest JSON mapping), appended to `out`.
+void encode_otlp_json(std::span<const SpanView> batch, std::string& out);
+
+}  // namespace skein

@@ -1,0 +1,129 @@
+// skein/span.hpp — the span handle.
+//
+// A `Span` is a move-only RAII handle returned by `Tracer::span()`. While it lives it is the
+// thread's current span, so spans started inside it become its children without passing
+// anything; it ends when destroyed (or at `end()`). A span that was not sampled, or that belongs
+// to a disabled tracer, is a no-op handle: every method returns at once, nothing is recorded, and
+// values given as callables are never evaluated. No method throws.
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <exception>
+#include <initializer_list>
+#include <string_view>
+#include <type_traits>
+
+#include "skein/context.hpp"
+#include "skein/detail/context_state.hpp"
+#include "skein/value.hpp"
+
+namespace skein {
+
+/// HoneyHive event types; exported as `honeyhive_event_type`.
+enum class EventType : std::uint8_t { generic, model, tool, chain, session };
+/// OpenTelemetry span kinds.
+enum class SpanKind : std::uint8_t { internal, server, client, producer, consumer };
+/// OpenTelemetry status codes.
+enum class StatusCode : std::uint8_t { unset, ok, error };
+
+/// The lowercase name of an event type ("model", "tool", ...).
+std::string_view to_string(EventType type) noexcept;
+/// The lowercase name of a span kind ("internal", "server", ...).
+std::string_view to_string(SpanKind kind) noexcept;
+
+/// How a span starts. Every field is optional.
+struct SpanOptions {
+  /// HoneyHive event type.
+  EventType type = EventType::generic;
+  /// OpenTelemetry span kind.
+  SpanKind kind = SpanKind::internal;
+  /// Parent to use instead of the thread's current context (for example one from `extract`).
+  const Context* parent = nullptr;
+  /// Start a new trace even when a span is current.
+  bool new_root = false;
+  /// Attributes known at start; samplers can read them.
+  std::initializer_list<Field> attributes = {};
+};
+
+class Tracer;
+class Span;
+namespace detail {
+class TracerCore;
+struct SpanRecordAccess {
+  static SpanRecord* get(const Span& s) noexcept;
+};
+}  // namespace detail
+
+/// See the file comment.
+class [[nodiscard]] Span {
+ public:
+  /// A no-op span.
+  Span() noexcept = default;
+  Span(Span&& other) noexcept;
+  Span& operator=(Span&& other) noexcept;
+  Span(const Span&) = delete;
+  Span& operator=(const Span&) = delete;
+  ~Span() {
+    if (rec_ != nullptr || pushed_) finish();
+  }
+
+  /// True when this span records (sampled, tracer enabled, not yet ended).
+  [[nodiscard]] bool recording() const noexcept { return rec_ != nullptr; }
+  explicit operator bool() const noexcept { return recording(); }
+
+  /// Sets an attribute. Maps and lists of mixed types flatten to dotted keys; homogeneous lists
+  /// of scalars become array attributes. Setting a key again replaces its value.
+  Span& set(std::string_view key, const Value& value) noexcept;
+  /// Sets an attribute computed by `fn` — called only when the span records.
+  template <class F>
+    requires std::invocable<F&> && (!std::is_convertible_v<F, Value>)
+  Span& set(std::string_view key, F&& fn) noexcept {
+    if (rec_ != nullptr) {
+      try {
+        set(key, Value(fn()));
+      } catch (...) {
+        note_callback_failure();
+      }
+    }
+    return *this;
+  }
+  /// Sets several attributes.
+  Span& set(std::initializer_list<Field> attributes) noexcept;
+  /// Adds a timestamped event.
+  Span& add_event(std::string_view name, std::initializer_list<Field> attributes = {}) noexcept;
+  /// Links another span (for example the producer of a message this span consumes).
+  Span& add_link(const Context& linked, std::initializer_list<Field> attributes = {}) noexcept;
+  /// Sets the status; a message is kept only with StatusCode::error.
+  Span& set_status(StatusCode code, std::string_view message = {}) noexcept;
+  /// Records an exception: an `exception` event (type, message), `honeyhive_error`, and error
+  /// status.
+  Span& record_exception(const std::exception& e) noexcept;
+  /// Same for any exception; non-std exceptions are recorded as "unknown exception".
+  Span& record_exception(std::exception_ptr e) noexcept;
+  Span& set_name(std::string_view name) noexcept;
+  Span& set_event_type(EventType type) noexcept;
+
+  /// This span's context (valid also for unsampled spans that started a trace).
+  [[nodiscard]] Context context() const noexcept;
+  /// Ends the span now; later calls do nothing.
+  void end() noexcept {
+    if (rec_ != nullptr || pushed_) finish();
+  }
+
+ private:
+  friend class Tracer;
+  friend class detail::TracerCore;
+  friend struct detail::SpanRecordAccess;
+  void finish() noexcept;
+  void note_callback_failure() noexcept;
+
+  detail::SpanRecord* rec_ = nullptr;
+  detail::ContextState saved_{};
+  bool pushed_ = false;  // this span changed the current context and restores it at the end
+  std::uint8_t own_flags_ = 0;
+  TraceId own_trace_;  // ids of an unsampled span that started a trace (rec_ is null then)
+  SpanId own_span_;
+};
+
+}  // namespace skein

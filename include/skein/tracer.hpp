@@ -1,0 +1,91 @@
+// skein/tracer.hpp — the tracer: configuration, span creation, statistics, lifecycle.
+//
+//     auto tracer = skein::Tracer::init({.project = "distributed-system"});
+//     {
+//       auto span = tracer.span("retrieve", {.type = skein::EventType::tool});
+//       span.set("k", 5);
+//     }   // the span ends here; a background thread exports it
+//
+// `Tracer` is a cheap, copyable handle; copies share one pipeline. Init never throws: a tracer
+// whose configuration was invalid, or that is disabled, is a no-op whose `error()` says why.
+// Several tracers may coexist; the first one made (or one with `make_default`) is the process
+// default used by `skein::span()` and `SKEIN_TRACE()`. Spans are flushed at normal exit.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "skein/config.hpp"
+#include "skein/span.hpp"
+
+namespace skein {
+
+namespace detail {
+class TracerCore;
+}
+
+/// Counters since init. Every span that was started as recording ends up exactly once in
+/// `spans_exported`, `export_failures` or one of the `dropped_*` counters (once flushed).
+struct Stats {
+  std::uint64_t spans_started = 0;     ///< span() calls that made a new span (sampled or not)
+  std::uint64_t spans_sampled = 0;     ///< of those, recording spans
+  std::uint64_t spans_unsampled = 0;   ///< roots the sampler did not keep
+  std::uint64_t spans_ended = 0;       ///< recording spans that ended and were handed off
+  std::uint64_t spans_exported = 0;    ///< spans accepted by every exporter
+  std::uint64_t export_failures = 0;   ///< spans an exporter reported as failed
+  std::uint64_t spans_dropped = 0;     ///< sum of the dropped_* counters
+  std::uint64_t dropped_buffer_full = 0;  ///< the thread's record buffer was full at start
+  std::uint64_t dropped_queue_full = 0;   ///< the hand-off queue was full at end
+  std::uint64_t dropped_shutdown = 0;     ///< ended after shutdown, or not exported by its deadline
+  std::uint64_t enrich_without_span = 0;  ///< enrich_span() with no current recording span
+  std::uint64_t attributes_dropped = 0;   ///< over the attribute limit
+  std::uint64_t events_dropped = 0;       ///< over the event limit
+  std::uint64_t links_dropped = 0;        ///< over the link limit
+  std::uint64_t values_truncated = 0;     ///< string values cut to the length limit
+  std::uint64_t callback_failures = 0;    ///< lazily computed values that threw
+};
+
+class Tracer {
+ public:
+  /// Builds a tracer. Never throws; see the file comment.
+  static Tracer init(const Options& options = {}) noexcept;
+  /// A no-op tracer.
+  Tracer() noexcept;
+
+  /// Starts a span, child of the current context (or `options.parent`).
+  Span span(std::string_view name, const SpanOptions& options = {}) noexcept;
+
+  /// True when init succeeded and tracing is enabled.
+  [[nodiscard]] bool enabled() const noexcept;
+  explicit operator bool() const noexcept { return enabled(); }
+  /// Why init failed or why the tracer is disabled (code none otherwise).
+  [[nodiscard]] const Error& error() const noexcept;
+  /// The finalized configuration (defaults when disabled by an error).
+  [[nodiscard]] const FinalizedOptions& options() const noexcept;
+
+  [[nodiscard]] Stats stats() const noexcept;
+  /// Exports everything ended so far; false when the deadline passed first.
+  bool force_flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) noexcept;
+  /// Flushes and stops. Idempotent; later spans are no-ops. False when the deadline passed
+  /// (a stuck exporter is abandoned, never waited on past the deadline).
+  bool shutdown(std::chrono::milliseconds timeout) noexcept;
+  bool shutdown() noexcept;
+
+  /// Makes this tracer the process default.
+  void make_default() const noexcept;
+
+ private:
+  explicit Tracer(std::shared_ptr<detail::TracerCore> core) noexcept;
+  friend Tracer default_tracer() noexcept;
+  std::shared_ptr<detail::TracerCore> core_;
+};
+
+/// The process default tracer (a no-op tracer when there is none).
+Tracer default_tracer() noexcept;
+/// Starts a span on the default tracer.
+Span span(std::string_view name, const SpanOptions& options = {}) noexcept;
+
+}  // namespace skein

@@ -1,0 +1,147 @@
+// The tracer core: options, the per-thread buffers, the pipeline thread and the counters.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "record.hpp"
+#include "skein/config.hpp"
+#include "skein/exporter.hpp"
+#include "skein/sampler.hpp"
+#include "skein/tracer.hpp"
+#include "spsc.hpp"
+
+namespace skein::detail {
+
+/// A counter written by one thread (relaxed store, no read-modify-write) and read by any.
+struct OwnedCounter {
+  std::atomic<std::uint64_t> v{0};
+  void inc(std::uint64_t n = 1) noexcept { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  std::uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
+};
+
+/// One thread's records and hand-off rings for one tracer. The owning thread takes records from
+/// `free_`/`returned` and pushes finished ones to `ready`; the pipeline thread pops `ready` and
+/// pushes used records back to their home's `returned`.
+struct ThreadBuffer {
+  ThreadBuffer(std::shared_ptr<TracerCore> core, std::uint32_t capacity);
+  ~ThreadBuffer();
+
+  /// Owner only. Null when all `capacity` records are in flight.
+  SpanRecord* acquire() noexcept;
+  /// Owner only: a record that never left this thread goes straight back.
+  void release_local(SpanRecord* r) noexcept {
+    r->next_free = free_;
+    free_ = r;
+  }
+
+  std::shared_ptr<TracerCore> core;
+  std::uint32_t capacity;
+  SpscRing<SpanRecord*> ready;     // owner -> pipeline
+  SpscRing<SpanRecord*> returned;  // pipeline -> owner
+  std::atomic<bool> orphaned{false};  // the owning thread exited; may be adopted
+
+  // Counters written by the owner.
+  OwnedCounter started, sampled, unsampled, ended, dropped_buffer_full, dropped_queue_full,
+      dropped_shutdown;
+
+ private:
+  SpanRecord* free_ = nullptr;
+  std::uint32_t created_ = 0;
+  std::vector<std::unique_ptr<SpanRecord[]>> chunks_;
+};
+
+class TracerCore : public std::enable_shared_from_this<TracerCore> {
+ public:
+  TracerCore(FinalizedOptions options, Error status, std::vector<std::shared_ptr<Exporter>> exporters);
+  ~TracerCore();
+
+  /// Starts the pipeline thread (not in the constructor: it needs shared_from_this).
+  void start();
+
+  Span start_span(std::string_view name, const SpanOptions& options) noexcept;
+  /// A recording span ended on the calling thread.
+  void submit(SpanRecord* r) noexcept;
+
+  /// The calling thread's buffer for this core (created on first use). Null when it cannot be
+  /// created.
+  ThreadBuffer* local_buffer() noexcept;
+
+  Stats stats() const noexcept;
+  bool flush(std::chrono::steady_clock::time_point deadline) noexcept;
+  bool shutdown(std::chrono::steady_clock::time_point deadline) noexcept;
+
+  bool enabled() const noexcept { return enabled_.load(std::memory_order_relaxed); }
+  const FinalizedOptions& options() const noexcept { return options_; }
+  const Error& status() const noexcept { return status_; }
+  const Resource& resource() const noexcept { return resource_; }
+  std::uint64_t id() const noexcept { return id_; }
+
+  /// The pipeline thread wakes early when a ring is filling up.
+  void nudge() noexcept { wake_cv_.notify_one(); }
+
+ private:
+  friend struct ThreadBuffer;
+  ThreadBuffer* register_thread() noexcept;
+  void run() noexcept;
+  std::size_t drain_once() noexcept;
+  void export_batch() noexcept;
+  void return_record(SpanRecord* r) noexcept;
+
+  const FinalizedOptions options_;
+  const Error status_;
+  Resource resource_;
+  std::vector<std::shared_ptr<Exporter>> exporters_;
+  std::atomic<bool> enabled_{false};
+  const std::uint64_t id_;
+
+  // Registered buffers (mutex guards the vector; the pipeline copies it when `buffers_version_`
+  // changes).
+  mutable std::mutex buffers_mu_;
+  std::vector<std::shared_ptr<ThreadBuffer>> buffers_;
+  std::atomic<std::uint64_t> buffers_version_{0};
+
+  // Pipeline thread.
+  std::thread thread_;
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> stopped_{false};     // the thread has finished
+  std::atomic<std::uint64_t> flush_requested_{0};
+  std::atomic<std::uint64_t> flush_done_{0};
+  std::condition_variable done_cv_;      // with wake_mu_
+  std::atomic<std::int64_t> flush_deadline_{0};  // steady_clock ticks
+  bool flush_ok_ = true;                          // with wake_mu_
+  std::atomic<bool> abandoned_{false};           // shutdown gave up on the thread
+  std::mutex shutdown_mu_;
+  bool shut_down_ = false;
+  bool shutdown_result_ = true;
+
+  // Pipeline-thread state.
+  std::vector<std::shared_ptr<ThreadBuffer>> snapshot_;
+  std::uint64_t snapshot_version_ = ~0ULL;
+  std::vector<SpanRecord*> batch_;
+  std::vector<SpanView> views_;
+  std::vector<EventView> event_views_;
+  std::vector<LinkView> link_views_;
+
+  // Counters written by the pipeline thread.
+  OwnedCounter exported_, export_failures_, attrs_dropped_, events_dropped_, links_dropped_,
+      truncated_, callback_failures_, dropped_late_;
+  // Spans dropped from threads whose buffer was discarded.
+  std::atomic<std::uint64_t> retired_dropped_{0};
+};
+
+/// Process-wide count of enrich_span() calls with no current span.
+extern std::atomic<std::uint64_t> g_enrich_without_span;
+
+ContextState& tl_state() noexcept;
+
+}  // namespace skein::detail

@@ -1,0 +1,51 @@
+#include "env.hpp"
+
+#include <cstdlib>
+
+namespace skein::detail {
+
+std::string_view env_name(EnvVar v) noexcept {
+  switch (v) {
+    case EnvVar::skein_project: return "SKEIN_PROJECT";
+    case EnvVar::hh_project: return "HH_PROJECT";
+    case EnvVar::otel_service_name: return "OTEL_SERVICE_NAME";
+    case EnvVar::skein_service_name: return "SKEIN_SERVICE_NAME";
+    case EnvVar::skein_source: return "SKEIN_SOURCE";
+    case EnvVar::hh_source: return "HH_SOURCE";
+    case EnvVar::skein_session_name: return "SKEIN_SESSION_NAME";
+    case EnvVar::hh_session_name: return "HH_SESSION_NAME";
+    case EnvVar::skein_session_id: return "SKEIN_SESSION_ID";
+    case EnvVar::hh_session_id: return "HH_SESSION_ID";
+    case EnvVar::skein_api_key: return "SKEIN_API_KEY";
+    case EnvVar::hh_api_key: return "HH_API_KEY";
+    case EnvVar::skein_api_url: return "SKEIN_API_URL";
+    case EnvVar::hh_api_url: return "HH_API_URL";
+    case EnvVar::otel_resource_attributes: return "OTEL_RESOURCE_ATTRIBUTES";
+    case EnvVar::skein_exporter: return "SKEIN_EXPORTER";
+    case EnvVar::skein_file_path: return "SKEIN_FILE_PATH";
+    case EnvVar::skein_disabled: return "SKEIN_DISABLED";
+    case EnvVar::otel_sdk_disabled: return "OTEL_SDK_DISABLED";
+    case EnvVar::skein_span_attribute_count_limit: return "SKEIN_SPAN_ATTRIBUTE_COUNT_LIMIT";
+    case EnvVar::otel_span_attribute_count_limit: return "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT";
+    case EnvVar::skein_span_event_count_limit: return "SKEIN_SPAN_EVENT_COUNT_LIMIT";
+    case EnvVar::otel_span_event_count_limit: return "OTEL_SPAN_EVENT_COUNT_LIMIT";
+    case EnvVar::skein_span_link_count_limit: return "SKEIN_SPAN_LINK_COUNT_LIMIT";
+    case EnvVar::otel_span_link_count_limit: return "OTEL_SPAN_LINK_COUNT_LIMIT";
+    case EnvVar::skein_attribute_value_length_limit: return "SKEIN_ATTRIBUTE_VALUE_LENGTH_LIMIT";
+    case EnvVar::otel_attribute_value_length_limit: return "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT";
+    case EnvVar::skein_thread_buffer_spans: return "SKEIN_THREAD_BUFFER_SPANS";
+    case EnvVar::skein_flush_interval_ms: return "SKEIN_FLUSH_INTERVAL_MS";
+    case EnvVar::skein_shutdown_timeout_ms: return "SKEIN_SHUTDOWN_TIMEOUT_MS";
+    case EnvVar::no_color: return "NO_COLOR";
+  }
+  return "";
+}
+
+std::optional<std::string> env(EnvVar v) {
+  std::string name(env_name(v));
+  const char* value = std::getenv(name.c_str());  // the only getenv in skein
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+}  // namespace skein::detail

@@ -1,0 +1,306 @@
+#include "record.hpp"
+
+#include <algorithm>
+#include <new>
+#include <string>
+
+#include "core.hpp"
+
+namespace skein::detail {
+
+char* Arena::alloc(std::size_t n, std::size_t align) noexcept {
+  for (;;) {
+    if (block_ < blocks_.size()) {
+      Block& b = blocks_[block_];
+      std::size_t at = (used_ + align - 1) & ~(align - 1);
+      if (at + n <= b.size) {
+        used_ = at + n;
+        return b.data.get() + at;
+      }
+      if (block_ + 1 < blocks_.size()) {
+        ++block_;
+        used_ = 0;
+        continue;
+      }
+    }
+    std::size_t last = blocks_.empty() ? kFirstBlock / 2 : blocks_.back().size;
+    std::size_t size = std::max(n + align, last * 2);
+    std::unique_ptr<char[]> p(new (std::nothrow) char[size]);
+    if (!p) return nullptr;
+    try {
+      blocks_.push_back(Block{std::move(p), size});
+    } catch (...) {
+      return nullptr;
+    }
+    block_ = blocks_.size() - 1;
+    used_ = 0;
+  }
+}
+
+void Arena::reset() noexcept {
+  std::size_t kept = 0, i = 0;
+  for (; i < blocks_.size(); ++i) {
+    if (kept + blocks_[i].size > kKeepBytes && i > 0) break;
+    kept += blocks_[i].size;
+  }
+  blocks_.resize(i);
+  block_ = 0;
+  used_ = 0;
+}
+
+void SpanRecord::reset() noexcept {
+  extras.reset();
+  name = {};
+  status = StatusCode::unset;
+  status_message = {};
+  type = EventType::generic;
+  kind = SpanKind::internal;
+  attrs.clear();
+  events.clear();
+  event_attrs.clear();
+  links.clear();
+  link_attrs.clear();
+  arena.reset();
+  dropped_attrs = dropped_events = dropped_links = truncated = callback_failures = 0;
+}
+
+namespace {
+
+// Cuts a string to `limit` bytes without splitting a UTF-8 sequence.
+std::string_view cut_utf8(std::string_view s, std::size_t limit) noexcept {
+  if (s.size() <= limit) return s;
+  std::size_t n = limit;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
+ScalarType scalar_of(const Value& v) noexcept {
+  switch (v.kind()) {
+    case Value::Kind::boolean: return ScalarType::boolean;
+    case Value::Kind::int64: return ScalarType::int64;
+    case Value::Kind::float64: return ScalarType::float64;
+    case Value::Kind::string: return ScalarType::string;
+    default: return ScalarType::none;
+  }
+}
+
+// Collects the elements of a custom homogeneous range.
+struct Collector final : ValueWriter {
+  std::vector<Value>* out;
+  explicit Collector(std::vector<Value>* o) : out(o) {}
+  void field(std::string_view, const Value& v) override { out->push_back(v); }
+  void element(const Value& v) override { out->push_back(v); }
+};
+
+class Flattener;
+
+}  // namespace
+
+// Flattening with a path buffer shared by the recursion.
+namespace {
+class Flattener final : public ValueWriter {
+ public:
+  Flattener(SpanRecord& r, AttrTarget t, std::string& path, bool arrays)
+      : r_(r), t_(t), path_(path), arrays_(arrays) {}
+
+  void put(const Value& v) {
+    switch (v.kind()) {
+      case Value::Kind::list: {
+        const Value* d = v.list_data();
+        std::size_t n = v.list_size();
+        if (arrays_ && n > 0) {
+          ScalarType t = scalar_of(d[0]);
+          bool same = t != ScalarType::none;
+          for (std::size_t i = 1; same && i < n; ++i) same = scalar_of(d[i]) == t;
+          if (same) return add_array(t, d, n);
+        }
+        for (std::size_t i = 0; i < n; ++i) element(d[i]);
+        return;
+      }
+      case Value::Kind::map: {
+        const Field* f = v.map_data();
+        for (std::size_t i = 0; i < v.map_size(); ++i) field(f[i].key, f[i].value);
+        return;
+      }
+      case Value::Kind::custom: {
+        if (arrays_ && !v.is_map_like() && v.element_type() != ScalarType::none) {
+          thread_local std::vector<Value> items;
+          std::size_t base = items.size();  // re-entrancy safe: nested collections append
+          Collector c(&items);
+          v.visit(c);
+          add_array(v.element_type(), items.data() + base, items.size() - base);
+          items.resize(base);
+          return;
+        }
+        std::size_t saved_index = index_;
+        index_ = 0;
+        v.visit(*this);
+        index_ = saved_index;
+        return;
+      }
+      default:
+        r_.add_scalar(t_, path_, v);
+    }
+  }
+
+  void field(std::string_view key, const Value& v) override {
+    std::size_t len = path_.size();
+    if (!path_.empty()) path_ += '.';
+    path_ += key;
+    std::size_t saved_index = index_;
+    index_ = 0;
+    put(v);
+    index_ = saved_index;
+    path_.resize(len);
+  }
+
+  void element(const Value& v) override {
+    std::size_t len = path_.size();
+    if (!path_.empty()) path_ += '.';
+    path_ += std::to_string(index_++);
+    std::size_t saved_index = index_;
+    index_ = 0;
+    put(v);
+    index_ = saved_index;
+    path_.resize(len);
+  }
+
+ private:
+  void add_array(ScalarType t, const Value* d, std::size_t n) {
+    std::vector<Attribute>& vec = r_.target_vector(t_);
+    std::uint32_t limit = r_.core->options().max_attributes;
+    if (vec.size() >= limit) {
+      if (t_ == AttrTarget::span) r_.dedupe_attributes();
+      if (vec.size() >= limit) {
+        ++r_.dropped_attrs;
+        return;
+      }
+    }
+    Arena& a = r_.arena;
+    AttrValue value;
+    switch (t) {
+      case ScalarType::boolean: {
+        auto* p = reinterpret_cast<bool*>(a.alloc(n * sizeof(bool), alignof(bool)));
+        if (p == nullptr) return;
+        for (std::size_t i = 0; i < n; ++i) p[i] = d[i].as_bool();
+        value = AttrValue(AttrValue::Type::bool_array, p, n);
+        break;
+      }
+      case ScalarType::int64: {
+        auto* p = reinterpret_cast<std::int64_t*>(a.alloc(n * 8, 8));
+        if (p == nullptr) return;
+        for (std::size_t i = 0; i < n; ++i) p[i] = d[i].as_int();
+        value = AttrValue(AttrValue::Type::int64_array, p, n);
+        break;
+      }
+      case ScalarType::float64: {
+        auto* p = reinterpret_cast<double*>(a.alloc(n * 8, 8));
+        if (p == nullptr) return;
+        for (std::size_t i = 0; i < n; ++i) p[i] = d[i].as_double();
+        value = AttrValue(AttrValue::Type::float64_array, p, n);
+        break;
+      }
+      case ScalarType::string: {
+        auto* p = reinterpret_cast<std::string_view*>(
+            a.alloc(n * sizeof(std::string_view), alignof(std::string_view)));
+        if (p == nullptr) return;
+        std::uint32_t max_len = r_.core->options().max_value_length;
+        for (std::size_t i = 0; i < n; ++i) {
+          std::string_view s = d[i].as_string();
+          std::string_view cut = cut_utf8(s, max_len);
+          if (cut.size() != s.size()) ++r_.truncated;
+          new (&p[i]) std::string_view(a.copy(cut));
+        }
+        value = AttrValue(AttrValue::Type::string_array, p, n);
+        break;
+      }
+      case ScalarType::none:
+        return;
+    }
+    vec.push_back(Attribute{a.copy(path_), value});
+  }
+
+  SpanRecord& r_;
+  AttrTarget t_;
+  std::string& path_;
+  bool arrays_;
+  std::size_t index_ = 0;
+};
+}  // namespace
+
+void SpanRecord::add_scalar(AttrTarget target, std::string_view key, const Value& v) noexcept {
+  try {
+    std::vector<Attribute>& vec = target_vector(target);
+    const std::uint32_t limit = core->options().max_attributes;
+    if (vec.size() >= limit) {
+      if (target == AttrTarget::span) dedupe_attributes();
+      if (vec.size() >= limit) {
+        ++dropped_attrs;
+        return;
+      }
+    }
+    AttrValue value;
+    switch (v.kind()) {
+      case Value::Kind::boolean: value = AttrValue(v.as_bool()); break;
+      case Value::Kind::int64: value = AttrValue(v.as_int()); break;
+      case Value::Kind::float64: value = AttrValue(v.as_double()); break;
+      case Value::Kind::string: {
+        std::string_view s = v.as_string();
+        std::string_view cut = cut_utf8(s, core->options().max_value_length);
+        if (cut.size() != s.size()) ++truncated;
+        value = AttrValue(arena.copy(cut));
+        break;
+      }
+      default: break;  // null: an empty value
+    }
+    vec.push_back(Attribute{arena.copy(key), value});
+  } catch (...) {
+    ++dropped_attrs;
+  }
+}
+
+void SpanRecord::set(AttrTarget target, std::string_view prefix, std::string_view key,
+                     const Value& value, bool lists_as_arrays) noexcept {
+  try {
+    if (value.is_scalar() && prefix.empty()) return add_scalar(target, key, value);
+    // One reused path buffer per thread; a nested call (a skein_value overload that records on
+    // a span itself) gets its own.
+    thread_local std::string tl_path;
+    thread_local int depth = 0;
+    std::string nested;
+    std::string& path = depth == 0 ? tl_path : nested;
+    struct Depth {
+      Depth() { ++depth; }
+      ~Depth() { --depth; }
+    } guard;
+    path.assign(prefix);
+    if (!key.empty()) {
+      if (!path.empty()) path += '.';
+      path += key;
+    }
+    Flattener f(*this, target, path, lists_as_arrays);
+    f.put(value);
+  } catch (...) {
+    ++dropped_attrs;
+  }
+}
+
+void SpanRecord::dedupe_attributes() noexcept {
+  const std::size_t n = attrs.size();
+  if (n < 2) return;
+  // Keep the last occurrence of each key, in order. Spans rarely have duplicates and rarely more
+  // than a few dozen attributes, so a quadratic pass over the kept ones is the cheap choice until
+  // the count is large.
+  std::size_t out = n;
+  for (std::size_t i = n; i-- > 0;) {
+    bool dup = false;
+    for (std::size_t j = out; j < n && !dup; ++j) dup = attrs[j].key == attrs[i].key;
+    if (!dup) attrs[--out] = attrs[i];
+  }
+  if (out > 0) {
+    std::move(attrs.begin() + static_cast<std::ptrdiff_t>(out), attrs.end(), attrs.begin());
+    attrs.resize(n - out);
+  }
+}
+
+}  // namespace skein::detail

@@ -1,0 +1,309 @@
+// Span handle methods, the current context, Scope, enrich_span and the traced() helpers.
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <string>
+#include <typeinfo>
+
+#include "clock.hpp"
+#include "core.hpp"
+#include "record.hpp"
+#include "skein/enrich.hpp"
+#include "skein/span.hpp"
+#include "skein/trace.hpp"
+
+namespace skein {
+namespace detail {
+
+namespace {
+thread_local ContextState tl_current;
+}
+
+ContextState& tl_state() noexcept { return tl_current; }
+ContextState& current_state() noexcept { return tl_current; }
+
+std::atomic<std::uint64_t> g_enrich_without_span{0};
+
+namespace {
+std::string demangle(const char* name) {
+  int status = 0;
+  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  std::string out = (status == 0 && d != nullptr) ? d : name;
+  std::free(d);
+  return out;
+}
+}  // namespace
+
+void record_input(Span& span, const TraceOptions& options, std::size_t index,
+                  const Value& v) noexcept {
+  try {
+    if (index < options.arg_names.size()) {
+      enrich_span(span, {.inputs = {{options.arg_names[index], v}}});
+    } else {
+      char key[32];
+      int n = std::snprintf(key, sizeof key, "_params_.%zu", index);
+      enrich_span(span, {.inputs = {{std::string_view(key, static_cast<std::size_t>(n)), v}}});
+    }
+  } catch (...) {
+  }
+}
+
+void record_output(Span& span, const Value& v) noexcept {
+  enrich_span(span, {.outputs = {{"result", v}}});
+}
+
+}  // namespace detail
+
+// ---- Span -----------------------------------------------------------------------------------
+
+Span::Span(Span&& o) noexcept
+    : rec_(o.rec_), saved_(o.saved_), pushed_(o.pushed_), own_flags_(o.own_flags_),
+      own_trace_(o.own_trace_), own_span_(o.own_span_) {
+  o.rec_ = nullptr;
+  o.pushed_ = false;
+}
+
+Span& Span::operator=(Span&& o) noexcept {
+  if (this != &o) {
+    end();
+    rec_ = o.rec_;
+    saved_ = o.saved_;
+    pushed_ = o.pushed_;
+    own_flags_ = o.own_flags_;
+    own_trace_ = o.own_trace_;
+    own_span_ = o.own_span_;
+    o.rec_ = nullptr;
+    o.pushed_ = false;
+  }
+  return *this;
+}
+
+void Span::finish() noexcept {
+  detail::SpanRecord* r = rec_;
+  rec_ = nullptr;
+  if (pushed_) {
+    pushed_ = false;
+    detail::ContextState& cur = detail::tl_state();
+    // Restore only if this span is still the current one (spans may end out of order).
+    SpanId mine = r != nullptr ? r->span : own_span_;
+    if (cur.span == mine) cur = saved_;
+  }
+  if (r != nullptr) {
+    r->end_ticks = detail::now_ticks();
+    r->core->submit(r);
+  }
+}
+
+void Span::note_callback_failure() noexcept {
+  if (rec_ != nullptr) ++rec_->callback_failures;
+}
+
+Span& Span::set(std::string_view key, const Value& value) noexcept {
+  if (rec_ != nullptr) rec_->set(detail::AttrTarget::span, {}, key, value, true);
+  return *this;
+}
+
+Span& Span::set(std::initializer_list<Field> attributes) noexcept {
+  if (rec_ != nullptr) {
+    for (const Field& f : attributes) rec_->set(detail::AttrTarget::span, {}, f.key, f.value, true);
+  }
+  return *this;
+}
+
+Span& Span::add_event(std::string_view name, std::initializer_list<Field> attributes) noexcept {
+  detail::SpanRecord* r = rec_;
+  if (r == nullptr) return *this;
+  try {
+    if (r->events.size() >= r->core->options().max_events) {
+      ++r->dropped_events;
+      return *this;
+    }
+    detail::EventRec e;
+    e.ticks = detail::now_ticks();
+    e.name = r->arena.copy(name);
+    e.attr_begin = static_cast<std::uint32_t>(r->event_attrs.size());
+    for (const Field& f : attributes) r->set(detail::AttrTarget::event, {}, f.key, f.value, true);
+    e.attr_count = static_cast<std::uint32_t>(r->event_attrs.size()) - e.attr_begin;
+    r->events.push_back(e);
+  } catch (...) {
+    ++r->dropped_events;
+  }
+  return *this;
+}
+
+Span& Span::add_link(const Context& linked, std::initializer_list<Field> attributes) noexcept {
+  detail::SpanRecord* r = rec_;
+  if (r == nullptr || !linked.valid()) return *this;
+  try {
+    if (r->links.size() >= r->core->options().max_links) {
+      ++r->dropped_links;
+      return *this;
+    }
+    detail::LinkRec l;
+    l.trace = linked.trace_id();
+    l.span = linked.span_id();
+    l.flags = linked.flags();
+    l.attr_begin = static_cast<std::uint32_t>(r->link_attrs.size());
+    for (const Field& f : attributes) r->set(detail::AttrTarget::link, {}, f.key, f.value, true);
+    l.attr_count = static_cast<std::uint32_t>(r->link_attrs.size()) - l.attr_begin;
+    r->links.push_back(l);
+  } catch (...) {
+    ++r->dropped_links;
+  }
+  return *this;
+}
+
+Span& Span::set_status(StatusCode code, std::string_view message) noexcept {
+  if (rec_ != nullptr) {
+    rec_->status = code;
+    rec_->status_message = code == StatusCode::error ? rec_->arena.copy(message) : std::string_view();
+  }
+  return *this;
+}
+
+Span& Span::record_exception(const std::exception& e) noexcept {
+  if (rec_ == nullptr) return *this;
+  try {
+    std::string type = detail::demangle(typeid(e).name());
+    const char* what = e.what();
+    add_event("exception", {{"exception.type", type}, {"exception.message", what}});
+    rec_->set(detail::AttrTarget::span, {}, "honeyhive_error", Value(what), false);
+    set_status(StatusCode::error, what);
+  } catch (...) {
+  }
+  return *this;
+}
+
+Span& Span::record_exception(std::exception_ptr e) noexcept {
+  if (rec_ == nullptr || !e) return *this;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    record_exception(ex);
+  } catch (...) {
+    add_event("exception", {{"exception.type", "unknown"}, {"exception.message", "unknown exception"}});
+    rec_->set(detail::AttrTarget::span, {}, "honeyhive_error", Value("unknown exception"), false);
+    set_status(StatusCode::error, "unknown exception");
+  }
+  return *this;
+}
+
+Span& Span::set_name(std::string_view name) noexcept {
+  if (rec_ != nullptr) rec_->name = rec_->arena.copy(name);
+  return *this;
+}
+
+Span& Span::set_event_type(EventType type) noexcept {
+  if (rec_ != nullptr) rec_->type = type;
+  return *this;
+}
+
+Context Span::context() const noexcept {
+  if (rec_ != nullptr) {
+    return Context(rec_->trace, rec_->span, rec_->flags, false, rec_->extras);
+  }
+  if (own_span_.valid()) return Context(own_trace_, own_span_, own_flags_, false);
+  return {};
+}
+
+// ---- Context and Scope ------------------------------------------------------------------------
+
+Context Context::current() noexcept {
+  const detail::ContextState& s = detail::tl_state();
+  if (!s.trace.valid()) return {};
+  return Context(s.trace, s.span, s.flags, s.remote,
+                 s.extras != nullptr ? *s.extras : std::shared_ptr<const ContextExtras>());
+}
+
+Scope::Scope(const Context& ctx) noexcept : keep_(ctx.extras()) {
+  detail::ContextState& cur = detail::tl_state();
+  saved_trace_ = cur.trace;
+  saved_span_ = cur.span;
+  saved_flags_ = cur.flags;
+  saved_remote_ = cur.remote;
+  saved_extras_ = cur.extras;
+  saved_record_ = cur.record;
+  cur.trace = ctx.trace_id();
+  cur.span = ctx.span_id();
+  cur.flags = ctx.flags();
+  cur.remote = ctx.remote();
+  cur.extras = keep_ ? &keep_ : nullptr;
+  cur.record = nullptr;
+}
+
+Scope::~Scope() {
+  detail::ContextState& cur = detail::tl_state();
+  cur.trace = saved_trace_;
+  cur.span = saved_span_;
+  cur.flags = saved_flags_;
+  cur.remote = saved_remote_;
+  cur.extras = saved_extras_;
+  cur.record = static_cast<detail::SpanRecord*>(saved_record_);
+}
+
+// ---- enrich_span -------------------------------------------------------------------------------
+
+std::string_view prefix(Namespace ns) noexcept {
+  switch (ns) {
+    case Namespace::metadata: return "honeyhive_metadata";
+    case Namespace::metrics: return "honeyhive_metrics";
+    case Namespace::feedback: return "honeyhive_feedback";
+    case Namespace::inputs: return "honeyhive_inputs";
+    case Namespace::outputs: return "honeyhive_outputs";
+    case Namespace::config: return "honeyhive_config";
+    case Namespace::user_properties: return "honeyhive_user_properties";
+  }
+  return "honeyhive_metadata";
+}
+
+namespace {
+bool enrich_record(detail::SpanRecord* r, const Enrichment& e) noexcept {
+  if (r == nullptr) {
+    detail::g_enrich_without_span.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  auto one = [r](Namespace ns, const Fields& f) {
+    if (!f.empty()) r->set(detail::AttrTarget::span, prefix(ns), {}, f.value(), false);
+  };
+  one(Namespace::metadata, e.metadata);
+  one(Namespace::metrics, e.metrics);
+  one(Namespace::feedback, e.feedback);
+  one(Namespace::inputs, e.inputs);
+  one(Namespace::outputs, e.outputs);
+  one(Namespace::config, e.config);
+  one(Namespace::user_properties, e.user_properties);
+  if (e.error) {
+    r->set(detail::AttrTarget::span, {}, "honeyhive_error", Value(*e.error), false);
+    r->status = StatusCode::error;
+    r->status_message = r->arena.copy(*e.error);
+  }
+  return true;
+}
+}  // namespace
+
+bool enrich_span(const Enrichment& e) noexcept { return enrich_record(detail::tl_state().record, e); }
+
+bool enrich_span(std::initializer_list<Field> metadata) noexcept {
+  return enrich_record(detail::tl_state().record, Enrichment{.metadata = metadata});
+}
+
+bool enrich_span(Namespace ns, std::string_view key, const Value& value) noexcept {
+  detail::SpanRecord* r = detail::tl_state().record;
+  if (r == nullptr) {
+    detail::g_enrich_without_span.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  r->set(detail::AttrTarget::span, prefix(ns), key, value, false);
+  return true;
+}
+
+bool enrich_span(Span& span, const Enrichment& e) noexcept {
+  if (!span.recording()) return false;
+  return enrich_record(detail::SpanRecordAccess::get(span), e);
+}
+
+}  // namespace skein
+
+namespace skein::detail {
+SpanRecord* SpanRecordAccess::get(const Span& s) noexcept { return s.rec_; }
+}  // namespace skein::detail

@@ -1,0 +1,442 @@
+// Tracer handles, the tracer core's application-thread side (span start, hand-off, per-thread
+// buffers), init, the default tracer, and the flush at exit.
+#include <cstdio>
+#include <cstdlib>
+
+#include "clock.hpp"
+#include "core.hpp"
+#include "ids.hpp"
+#include "skein/tracer.hpp"
+
+namespace skein {
+namespace detail {
+
+namespace {
+
+std::atomic<std::uint64_t> g_next_core_id{1};
+
+// The calling thread's buffers. The one-entry cache is trivially destructible so that the hot
+// path needs no TLS guard; the owning list releases (orphans) the buffers at thread exit.
+struct TlCache {
+  std::uint64_t core_id = 0;
+  ThreadBuffer* buffer = nullptr;
+};
+thread_local TlCache tl_cache;
+thread_local bool tl_exited = false;
+
+struct TlBuffers {
+  std::vector<std::shared_ptr<ThreadBuffer>> all;
+  ~TlBuffers() {
+    tl_exited = true;
+    tl_cache = {};
+    for (auto& b : all) b->orphaned.store(true, std::memory_order_release);
+  }
+};
+thread_local TlBuffers tl_buffers;
+
+// Every live core, for the flush at exit.
+struct Registry {
+  std::mutex mu;
+  std::vector<std::weak_ptr<TracerCore>> cores;
+};
+Registry& registry() {
+  static Registry* r = new Registry();  // leaked on purpose: used during exit
+  return *r;
+}
+
+void flush_all_at_exit() noexcept {
+  std::vector<std::shared_ptr<TracerCore>> live;
+  {
+    std::lock_guard<std::mutex> lock(registry().mu);
+    for (auto& w : registry().cores) {
+      if (auto c = w.lock()) live.push_back(std::move(c));
+    }
+  }
+  for (auto& c : live) {
+    c->shutdown(std::chrono::steady_clock::now() + c->options().shutdown_timeout);
+  }
+}
+
+void register_core(const std::shared_ptr<TracerCore>& core) {
+  static const int once = std::atexit(&flush_all_at_exit);
+  (void)once;
+  std::lock_guard<std::mutex> lock(registry().mu);
+  auto& v = registry().cores;
+  std::erase_if(v, [](const std::weak_ptr<TracerCore>& w) { return w.expired(); });
+  v.push_back(core);
+}
+
+}  // namespace
+
+// ---- ThreadBuffer ----------------------------------------------------------------------------
+
+ThreadBuffer::ThreadBuffer(std::shared_ptr<TracerCore> c, std::uint32_t cap)
+    : core(std::move(c)), capacity(cap), ready(std::size_t{cap} * 2), returned(cap) {}
+
+ThreadBuffer::~ThreadBuffer() = default;
+
+SpanRecord* ThreadBuffer::acquire() noexcept {
+  if (free_ == nullptr) {
+    SpanRecord* r = nullptr;
+    while (returned.pop(r)) release_local(r);
+  }
+  if (free_ == nullptr && created_ < capacity) {
+    std::uint32_t n = std::min<std::uint32_t>(created_ == 0 ? 16 : 256, capacity - created_);
+    try {
+      auto chunk = std::make_unique<SpanRecord[]>(n);
+      for (std::uint32_t i = 0; i < n; ++i) {
+        chunk[i].core = core.get();
+        chunk[i].home = this;
+        release_local(&chunk[i]);
+      }
+      chunks_.push_back(std::move(chunk));
+      created_ += n;
+    } catch (...) {
+      return nullptr;
+    }
+  }
+  SpanRecord* r = free_;
+  if (r != nullptr) free_ = r->next_free;
+  return r;
+}
+
+// ---- TracerCore: application side --------------------------------------------------------------
+
+TracerCore::TracerCore(FinalizedOptions options, Error status,
+                       std::vector<std::shared_ptr<Exporter>> exporters)
+    : options_(std::move(options)), status_(std::move(status)), exporters_(std::move(exporters)),
+      id_(g_next_core_id.fetch_add(1)) {
+  resource_.service_name = options_.service_name;
+  resource_.project = options_.project;
+  resource_.source = options_.source;
+  resource_.session_id = options_.session_id;
+  resource_.session_name = options_.session_name;
+  auto& a = resource_.attributes;
+  a.emplace_back("service.name", options_.service_name);
+  a.emplace_back("telemetry.sdk.name", "skein");
+  a.emplace_back("telemetry.sdk.language", "cpp");
+  a.emplace_back("telemetry.sdk.version", "0.1.0");
+  a.emplace_back("honeyhive.project", options_.project);
+  a.emplace_back("honeyhive.source", options_.source);
+  for (const auto& kv : options_.resource_attributes) {
+    bool present = false;
+    for (const auto& e : a) present = present || e.first == kv.first;
+    if (!present) a.push_back(kv);
+  }
+  batch_.reserve(512);
+  views_.reserve(512);
+}
+
+TracerCore::~TracerCore() {
+  if (thread_.joinable()) {
+    if (thread_.get_id() == std::this_thread::get_id()) thread_.detach();
+    else {
+      stop_.store(true);
+      nudge();
+      thread_.join();
+    }
+  }
+}
+
+void TracerCore::start() {
+  if (status_.code != ErrorCode::none) return;
+  enabled_.store(true);
+  register_core(shared_from_this());
+  std::shared_ptr<TracerCore> self = shared_from_this();
+  thread_ = std::thread([self] { self->run(); });
+}
+
+ThreadBuffer* TracerCore::local_buffer() noexcept {
+  if (tl_cache.core_id == id_) return tl_cache.buffer;
+  if (tl_exited) return nullptr;
+  for (auto& b : tl_buffers.all) {
+    if (b->core.get() == this) {
+      tl_cache = {id_, b.get()};
+      return b.get();
+    }
+  }
+  ThreadBuffer* b = register_thread();
+  if (b != nullptr) tl_cache = {id_, b};
+  return b;
+}
+
+ThreadBuffer* TracerCore::register_thread() noexcept {
+  try {
+    std::shared_ptr<ThreadBuffer> buf;
+    {
+      std::lock_guard<std::mutex> lock(buffers_mu_);
+      if (stop_.load()) return nullptr;
+      for (auto& b : buffers_) {
+        bool expected = true;
+        if (b->orphaned.load(std::memory_order_acquire) &&
+            b->orphaned.compare_exchange_strong(expected, false, std::memory_order_acq_rel)) {
+          buf = b;  // adopt a buffer whose thread exited
+          break;
+        }
+      }
+      if (!buf) {
+        buf = std::make_shared<ThreadBuffer>(shared_from_this(), options_.thread_buffer_spans);
+        buffers_.push_back(buf);
+        buffers_version_.fetch_add(1, std::memory_order_release);
+      }
+    }
+    tl_buffers.all.push_back(buf);
+    return buf.get();
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcept {
+  Span s;
+  ContextState& cur = tl_state();
+  // The parent: explicit, none, or the current context.
+  TraceId trace;
+  SpanId parent;
+  std::uint8_t flags = 0;
+  bool remote = false;
+  const std::shared_ptr<const ContextExtras>* extras = nullptr;
+  if (o.parent != nullptr) {
+    if (o.parent->valid()) {
+      trace = o.parent->trace_id();
+      parent = o.parent->span_id();
+      flags = o.parent->flags();
+      remote = o.parent->remote();
+      if (o.parent->extras()) extras = &o.parent->extras();
+    }
+  } else if (!o.new_root && cur.trace.valid()) {
+    // Inside an unsampled trace: a no-op handle, nothing else (the decision was made at the root).
+    if ((cur.flags & trace_flags::sampled) == 0) return s;
+    trace = cur.trace;
+    parent = cur.span;
+    flags = cur.flags;
+    remote = cur.remote;
+    extras = cur.extras;
+  }
+
+  ThreadBuffer* buf = local_buffer();
+  if (buf == nullptr || !enabled()) return s;
+  buf->started.inc();
+
+  if (!trace.valid()) {
+    trace = new_trace_id();
+    flags = trace_flags::random;
+    bool keep = true;
+    if (options_.sampler) {
+      SamplingParams p{trace, name, o.type, o.kind, o.attributes};
+      keep = options_.sampler->should_sample(p);
+    }
+    if (keep) flags |= trace_flags::sampled;
+  } else if ((flags & trace_flags::sampled) == 0) {
+    // An explicit or remote unsampled parent.
+    buf->unsampled.inc();
+    s.saved_ = cur;
+    s.pushed_ = true;
+    s.own_trace_ = trace;
+    s.own_span_ = new_span_id();
+    s.own_flags_ = flags;
+    cur = ContextState{trace, s.own_span_, flags, false, extras, nullptr};
+    return s;
+  }
+
+  if ((flags & trace_flags::sampled) == 0) {
+    buf->unsampled.inc();
+    s.saved_ = cur;
+    s.pushed_ = true;
+    s.own_trace_ = trace;
+    s.own_span_ = new_span_id();
+    s.own_flags_ = flags;
+    cur = ContextState{trace, s.own_span_, flags, false, nullptr, nullptr};
+    return s;
+  }
+
+  SpanRecord* r = buf->acquire();
+  if (r == nullptr) {
+    buf->dropped_buffer_full.inc();
+    return s;
+  }
+  buf->sampled.inc();
+  r->trace = trace;
+  r->span = new_span_id();
+  r->parent = parent;
+  r->flags = flags;
+  r->parent_remote = remote;
+  if (extras != nullptr) r->extras = *extras;
+  r->kind = o.kind;
+  r->type = o.type;
+  r->name = r->arena.copy(name);
+  for (const Field& f : o.attributes) r->set(AttrTarget::span, {}, f.key, f.value, true);
+  s.rec_ = r;
+  s.saved_ = cur;
+  s.pushed_ = true;
+  cur = ContextState{trace, r->span, flags, false, r->extras ? &r->extras : nullptr, r};
+  r->start_ticks = now_ticks();
+  return s;
+}
+
+void TracerCore::submit(SpanRecord* r) noexcept {
+  ThreadBuffer* b = local_buffer();
+  if (b == nullptr || !enabled()) {
+    if (b != nullptr) b->dropped_shutdown.inc();
+    else retired_dropped_.fetch_add(1, std::memory_order_relaxed);
+    if (b != nullptr && r->home == b) {
+      r->reset();
+      b->release_local(r);
+    }
+    return;
+  }
+  b->ended.inc();
+  if (!b->ready.push(r)) {
+    b->dropped_queue_full.inc();
+    if (r->home == b) {
+      r->reset();
+      b->release_local(r);
+    }
+    return;
+  }
+  // Wake the pipeline early when a quarter of the ring is waiting.
+  if (b->ready.producer_size_hint() == b->ready.capacity() / 4) nudge();
+}
+
+Stats TracerCore::stats() const noexcept {
+  Stats s;
+  {
+    std::lock_guard<std::mutex> lock(buffers_mu_);
+    for (const auto& b : buffers_) {
+      s.spans_started += b->started.get();
+      s.spans_sampled += b->sampled.get();
+      s.spans_unsampled += b->unsampled.get();
+      s.spans_ended += b->ended.get();
+      s.dropped_buffer_full += b->dropped_buffer_full.get();
+      s.dropped_queue_full += b->dropped_queue_full.get();
+      s.dropped_shutdown += b->dropped_shutdown.get();
+    }
+  }
+  s.dropped_shutdown += retired_dropped_.load(std::memory_order_relaxed) + dropped_late_.get();
+  s.spans_exported = exported_.get();
+  s.export_failures = export_failures_.get();
+  s.attributes_dropped = attrs_dropped_.get();
+  s.events_dropped = events_dropped_.get();
+  s.links_dropped = links_dropped_.get();
+  s.values_truncated = truncated_.get();
+  s.callback_failures = callback_failures_.get();
+  s.enrich_without_span = g_enrich_without_span.load(std::memory_order_relaxed);
+  s.spans_dropped = s.dropped_buffer_full + s.dropped_queue_full + s.dropped_shutdown;
+  return s;
+}
+
+// ---- handles -------------------------------------------------------------------------------------
+
+namespace {
+
+// Owns a started core: the last Tracer handle to go shuts it down.
+struct TracerOwner {
+  explicit TracerOwner(std::shared_ptr<TracerCore> c) : core(std::move(c)) {}
+  TracerOwner(const TracerOwner&) = delete;
+  TracerOwner& operator=(const TracerOwner&) = delete;
+  std::shared_ptr<TracerCore> core;
+  ~TracerOwner() {
+    core->shutdown(std::chrono::steady_clock::now() + core->options().shutdown_timeout);
+  }
+};
+
+std::shared_ptr<TracerCore> disabled_core(FinalizedOptions o, Error e) {
+  return std::make_shared<TracerCore>(std::move(o), std::move(e),
+                                      std::vector<std::shared_ptr<Exporter>>{});
+}
+
+const std::shared_ptr<TracerCore>& noop_core() {
+  static const std::shared_ptr<TracerCore>* c = new std::shared_ptr<TracerCore>(
+      disabled_core(FinalizedOptions{}, Error{ErrorCode::disabled, "no tracer was initialized"}));
+  return *c;
+}
+
+std::mutex g_default_mu;
+std::atomic<TracerCore*> g_default_core{nullptr};
+// Handles of every tracer that was ever the default, kept so that a raw pointer loaded by another
+// thread stays valid; replacing the default is rare.
+std::vector<std::shared_ptr<TracerCore>>* g_defaults = new std::vector<std::shared_ptr<TracerCore>>();
+
+}  // namespace
+
+std::vector<std::shared_ptr<Exporter>> make_builtin_exporters(const FinalizedOptions& o, Error& e);
+
+}  // namespace detail
+
+Tracer::Tracer() noexcept : core_(detail::noop_core()) {}
+Tracer::Tracer(std::shared_ptr<detail::TracerCore> core) noexcept : core_(std::move(core)) {}
+
+Tracer Tracer::init(const Options& options) noexcept {
+  try {
+    Error err;
+    FinalizedOptions fo = finalize(options, err);
+    if (err) {
+      std::fprintf(stderr, "skein: tracing disabled: %s\n", err.message.c_str());
+      return Tracer(detail::disabled_core(std::move(fo), std::move(err)));
+    }
+    if (fo.disabled) {
+      return Tracer(detail::disabled_core(
+          std::move(fo), Error{ErrorCode::disabled, "tracing disabled by configuration"}));
+    }
+    auto exporters = detail::make_builtin_exporters(fo, err);
+    if (err) {
+      std::fprintf(stderr, "skein: tracing disabled: %s\n", err.message.c_str());
+      return Tracer(detail::disabled_core(std::move(fo), std::move(err)));
+    }
+    bool make_default = options.make_default.value_or(
+        detail::g_default_core.load(std::memory_order_acquire) == nullptr);
+    auto core = std::make_shared<detail::TracerCore>(std::move(fo), Error{}, std::move(exporters));
+    core->start();
+    auto owner = std::make_shared<detail::TracerOwner>(core);
+    Tracer t(std::shared_ptr<detail::TracerCore>(owner, core.get()));
+    if (make_default) t.make_default();
+    return t;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "skein: tracing disabled: %s\n", e.what());
+  } catch (...) {
+  }
+  return Tracer();
+}
+
+Span Tracer::span(std::string_view name, const SpanOptions& options) noexcept {
+  return core_->start_span(name, options);
+}
+
+bool Tracer::enabled() const noexcept { return core_->enabled(); }
+const Error& Tracer::error() const noexcept { return core_->status(); }
+const FinalizedOptions& Tracer::options() const noexcept { return core_->options(); }
+Stats Tracer::stats() const noexcept { return core_->stats(); }
+
+bool Tracer::force_flush(std::chrono::milliseconds timeout) noexcept {
+  return core_->flush(std::chrono::steady_clock::now() + timeout);
+}
+
+bool Tracer::shutdown(std::chrono::milliseconds timeout) noexcept {
+  return core_->shutdown(std::chrono::steady_clock::now() + timeout);
+}
+
+bool Tracer::shutdown() noexcept { return shutdown(core_->options().shutdown_timeout); }
+
+void Tracer::make_default() const noexcept {
+  if (!core_->enabled()) return;
+  try {
+    std::lock_guard<std::mutex> lock(detail::g_default_mu);
+    detail::g_defaults->push_back(core_);
+    detail::g_default_core.store(core_.get(), std::memory_order_release);
+  } catch (...) {
+  }
+}
+
+Tracer default_tracer() noexcept {
+  std::lock_guard<std::mutex> lock(detail::g_default_mu);
+  if (detail::g_defaults->empty()) return Tracer();
+  return Tracer(detail::g_defaults->back());
+}
+
+Span span(std::string_view name, const SpanOptions& options) noexcept {
+  detail::TracerCore* c = detail::g_default_core.load(std::memory_order_acquire);
+  if (c == nullptr) return Span();
+  return c->start_span(name, options);
+}
+
+}  // namespace skein

@@ -1,0 +1,255 @@
+// Ids as hex, enum names, samplers, core attributes and owned copies of spans.
+#include <cmath>
+#include <cstring>
+#include <sstream>
+
+#include "skein/exporter.hpp"
+#include "skein/sampler.hpp"
+#include "skein/span.hpp"
+
+namespace skein {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+void put_hex(std::uint64_t v, char* out) {
+  for (int i = 15; i >= 0; --i) {
+    out[i] = kHex[v & 15];
+    v >>= 4;
+  }
+}
+
+bool parse_hex(std::string_view s, std::uint64_t& out) {
+  std::uint64_t v = 0;
+  for (char c : s) {
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    else return false;
+    v = (v << 4) | static_cast<std::uint64_t>(d);
+  }
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+std::string TraceId::to_hex() const {
+  std::string s(32, '0');
+  put_hex(hi, s.data());
+  put_hex(lo, s.data() + 16);
+  return s;
+}
+
+TraceId TraceId::from_hex(std::string_view hex) noexcept {
+  TraceId id;
+  if (hex.size() != 32 || !parse_hex(hex.substr(0, 16), id.hi) || !parse_hex(hex.substr(16), id.lo)) {
+    return TraceId{};
+  }
+  return id;
+}
+
+std::string SpanId::to_hex() const {
+  std::string s(16, '0');
+  put_hex(value, s.data());
+  return s;
+}
+
+SpanId SpanId::from_hex(std::string_view hex) noexcept {
+  SpanId id;
+  if (hex.size() != 16 || !parse_hex(hex, id.value)) return SpanId{};
+  return id;
+}
+
+std::string_view to_string(EventType type) noexcept {
+  switch (type) {
+    case EventType::model: return "model";
+    case EventType::tool: return "tool";
+    case EventType::chain: return "chain";
+    case EventType::session: return "session";
+    case EventType::generic: break;
+  }
+  return "generic";
+}
+
+std::string_view to_string(SpanKind kind) noexcept {
+  switch (kind) {
+    case SpanKind::server: return "server";
+    case SpanKind::client: return "client";
+    case SpanKind::producer: return "producer";
+    case SpanKind::consumer: return "consumer";
+    case SpanKind::internal: break;
+  }
+  return "internal";
+}
+
+// ---- samplers ----------------------------------------------------------------------------------
+
+namespace {
+
+class AlwaysOn final : public Sampler {
+ public:
+  bool should_sample(const SamplingParams&) noexcept override { return true; }
+  std::string description() const override { return "AlwaysOnSampler"; }
+};
+
+class AlwaysOff final : public Sampler {
+ public:
+  bool should_sample(const SamplingParams&) noexcept override { return false; }
+  std::string description() const override { return "AlwaysOffSampler"; }
+};
+
+class Ratio final : public Sampler {
+ public:
+  explicit Ratio(double r) : ratio_(r) {
+    // Keep when the trace id's 56 random low bits fall below ratio * 2^56.
+    if (r >= 1.0) threshold_ = 1ULL << 56;
+    else if (r <= 0.0) threshold_ = 0;
+    else threshold_ = static_cast<std::uint64_t>(std::ldexp(r, 56));
+  }
+  bool should_sample(const SamplingParams& p) noexcept override {
+    return (p.trace_id.lo & ((1ULL << 56) - 1)) < threshold_;
+  }
+  std::string description() const override {
+    std::ostringstream s;
+    s << "TraceIdRatioBased{" << ratio_ << "}";
+    return s.str();
+  }
+
+ private:
+  double ratio_;
+  std::uint64_t threshold_;
+};
+
+}  // namespace
+
+std::shared_ptr<Sampler> always_on() { return std::make_shared<AlwaysOn>(); }
+std::shared_ptr<Sampler> always_off() { return std::make_shared<AlwaysOff>(); }
+std::shared_ptr<Sampler> trace_id_ratio(double ratio) { return std::make_shared<Ratio>(ratio); }
+
+// ---- core attributes -------------------------------------------------------------------------
+
+namespace {
+std::string_view openinference_kind(EventType t) {
+  switch (t) {
+    case EventType::model: return "LLM";
+    case EventType::tool: return "TOOL";
+    case EventType::chain: return "CHAIN";
+    case EventType::session: return "AGENT";
+    case EventType::generic: break;
+  }
+  return "CHAIN";
+}
+}  // namespace
+
+CoreAttributes core_attributes(const SpanView& s) noexcept {
+  CoreAttributes c;
+  auto add = [&](std::string_view k, AttrValue v) { c.items[c.size++] = Attribute{k, v}; };
+  add("honeyhive_event_type", AttrValue(to_string(s.event_type)));
+  add("honeyhive_event_name", AttrValue(s.name));
+  if (s.resource != nullptr) {
+    add("honeyhive.project", AttrValue(std::string_view(s.resource->project)));
+    add("honeyhive.source", AttrValue(std::string_view(s.resource->source)));
+    add("honeyhive.session_id", AttrValue(std::string_view(s.resource->session_id)));
+    add("session.id", AttrValue(std::string_view(s.resource->session_id)));
+  }
+  double ms = static_cast<double>(s.end_unix_nano - s.start_unix_nano) / 1e6;
+  add("honeyhive_duration_ms", AttrValue(ms));
+  add("openinference.span.kind", AttrValue(openinference_kind(s.event_type)));
+  if (s.truncated_values > 0) {
+    add("skein.truncated_values", AttrValue(static_cast<std::int64_t>(s.truncated_values)));
+  }
+  return c;
+}
+
+// ---- owned copies ------------------------------------------------------------------------------
+
+OwnedValue to_owned(const AttrValue& v) {
+  switch (v.type()) {
+    case AttrValue::Type::empty: return std::monostate{};
+    case AttrValue::Type::boolean: return v.as_bool();
+    case AttrValue::Type::int64: return v.as_int();
+    case AttrValue::Type::float64: return v.as_double();
+    case AttrValue::Type::string: return std::string(v.as_string());
+    case AttrValue::Type::bool_array: return std::vector<bool>(v.bools().begin(), v.bools().end());
+    case AttrValue::Type::int64_array:
+      return std::vector<std::int64_t>(v.ints().begin(), v.ints().end());
+    case AttrValue::Type::float64_array:
+      return std::vector<double>(v.doubles().begin(), v.doubles().end());
+    case AttrValue::Type::string_array: {
+      std::vector<std::string> out;
+      for (auto s : v.strings()) out.emplace_back(s);
+      return out;
+    }
+  }
+  return std::monostate{};
+}
+
+namespace {
+std::vector<std::pair<std::string, OwnedValue>> own(std::span<const Attribute> attrs) {
+  std::vector<std::pair<std::string, OwnedValue>> out;
+  out.reserve(attrs.size());
+  for (const auto& a : attrs) out.emplace_back(std::string(a.key), to_owned(a.value));
+  return out;
+}
+}  // namespace
+
+SpanData to_span_data(const SpanView& v) {
+  SpanData d;
+  d.trace_id = v.trace_id;
+  d.span_id = v.span_id;
+  d.parent_span_id = v.parent_span_id;
+  d.flags = v.flags;
+  d.parent_remote = v.parent_remote;
+  d.trace_state = v.trace_state;
+  d.name = v.name;
+  d.status_message = v.status_message;
+  d.kind = v.kind;
+  d.event_type = v.event_type;
+  d.status = v.status;
+  d.start_unix_nano = v.start_unix_nano;
+  d.end_unix_nano = v.end_unix_nano;
+  CoreAttributes core = core_attributes(v);
+  d.attributes = own(core.view());
+  auto user = own(v.attributes);
+  d.attributes.insert(d.attributes.end(), std::make_move_iterator(user.begin()),
+                      std::make_move_iterator(user.end()));
+  for (const auto& e : v.events) d.events.push_back({std::string(e.name), e.time_unix_nano, own(e.attributes)});
+  for (const auto& l : v.links) d.links.push_back({l.trace_id, l.span_id, own(l.attributes)});
+  d.dropped_attributes = v.dropped_attributes;
+  d.dropped_events = v.dropped_events;
+  d.dropped_links = v.dropped_links;
+  return d;
+}
+
+const OwnedValue* SpanData::attribute(std::string_view key) const noexcept {
+  // The last one wins, as on the wire.
+  for (auto it = attributes.rbegin(); it != attributes.rend(); ++it) {
+    if (it->first == key) return &it->second;
+  }
+  return nullptr;
+}
+
+std::optional<std::string> SpanData::string_attribute(std::string_view key) const {
+  const OwnedValue* v = attribute(key);
+  if (v != nullptr && std::holds_alternative<std::string>(*v)) return std::get<std::string>(*v);
+  return std::nullopt;
+}
+std::optional<std::int64_t> SpanData::int_attribute(std::string_view key) const {
+  const OwnedValue* v = attribute(key);
+  if (v != nullptr && std::holds_alternative<std::int64_t>(*v)) return std::get<std::int64_t>(*v);
+  return std::nullopt;
+}
+std::optional<double> SpanData::double_attribute(std::string_view key) const {
+  const OwnedValue* v = attribute(key);
+  if (v != nullptr && std::holds_alternative<double>(*v)) return std::get<double>(*v);
+  return std::nullopt;
+}
+std::optional<bool> SpanData::bool_attribute(std::string_view key) const {
+  const OwnedValue* v = attribute(key);
+  if (v != nullptr && std::holds_alternative<bool>(*v)) return std::get<bool>(*v);
+  return std::nullopt;
+}
+
+}  // namespace skein
