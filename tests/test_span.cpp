@@ -1,0 +1,564 @@
+// Spans: nesting through the implicit context, out-of-order ends, move semantics, no-op spans,
+// lazily evaluated values, status, events, links, exceptions.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "fakes/collecting.hpp"
+#include "skein/skein.hpp"
+
+namespace {
+
+using skein::fakes::by_name;
+using skein::fakes::Collecting;
+using skein::fakes::event_attribute;
+
+// Every test starts and ends with no current context on this thread, so that a test that
+// leaves a stale one (a bug) does not make the following ones fail.
+class SpanTest : public ::testing::Test {
+ protected:
+  void SetUp() override { skein::detail::current_state() = {}; }
+  void TearDown() override {
+    EXPECT_FALSE(skein::Context::current().valid()) << "the test left a current context";
+    skein::detail::current_state() = {};
+  }
+};
+
+TEST_F(SpanTest, RecordsNameTypeKindAndTimes) {
+  Collecting c;
+  {
+    auto s =
+        c.tracer.span("work", {.type = skein::EventType::tool, .kind = skein::SpanKind::client});
+    EXPECT_TRUE(s.recording());
+    EXPECT_TRUE(static_cast<bool>(s));
+  }
+  auto d = c.only();
+  EXPECT_EQ(d.name, "work");
+  EXPECT_EQ(d.event_type, skein::EventType::tool);
+  EXPECT_EQ(d.kind, skein::SpanKind::client);
+  EXPECT_TRUE(d.trace_id.valid());
+  EXPECT_TRUE(d.span_id.valid());
+  EXPECT_FALSE(d.parent_span_id.valid());
+  EXPECT_NE(d.flags & skein::trace_flags::sampled, 0);
+  EXPECT_GT(d.start_unix_nano, 0u);
+  EXPECT_GE(d.end_unix_nano, d.start_unix_nano);
+  EXPECT_EQ(d.status, skein::StatusCode::unset);
+  EXPECT_EQ(d.string_attribute("honeyhive_event_type"), "tool");
+  EXPECT_EQ(d.string_attribute("honeyhive_event_name"), "work");
+  EXPECT_EQ(d.string_attribute("honeyhive.project"), "test");
+  EXPECT_TRUE(d.double_attribute("honeyhive_duration_ms").has_value());
+  EXPECT_EQ(d.string_attribute("openinference.span.kind"), "TOOL");
+}
+
+TEST_F(SpanTest, NestingMakesParentAndChildWithoutPassingAnything) {
+  Collecting c;
+  skein::TraceId trace;
+  {
+    auto root = c.tracer.span("root");
+    trace = root.context().trace_id();
+    {
+      auto child = c.tracer.span("child");
+      EXPECT_EQ(skein::Context::current().span_id(), child.context().span_id());
+      { auto grandchild = c.tracer.span("grandchild"); }
+    }
+    auto sibling = c.tracer.span("sibling");
+  }
+  auto spans = c.spans();
+  ASSERT_EQ(spans.size(), 4u);
+  const auto& root = by_name(spans, "root");
+  const auto& child = by_name(spans, "child");
+  const auto& grandchild = by_name(spans, "grandchild");
+  const auto& sibling = by_name(spans, "sibling");
+  for (const auto& s : spans) EXPECT_EQ(s.trace_id, trace) << s.name;
+  EXPECT_FALSE(root.parent_span_id.valid());
+  EXPECT_EQ(child.parent_span_id, root.span_id);
+  EXPECT_EQ(grandchild.parent_span_id, child.span_id);
+  EXPECT_EQ(sibling.parent_span_id, root.span_id);
+  // Child ends before its parent, so it is exported first.
+  EXPECT_EQ(spans.front().name, "grandchild");
+  EXPECT_LE(root.start_unix_nano, child.start_unix_nano);
+  EXPECT_GE(root.end_unix_nano, child.end_unix_nano);
+}
+
+TEST_F(SpanTest, CurrentContextIsRestoredAfterEachSpan) {
+  Collecting c;
+  EXPECT_FALSE(skein::Context::current().valid());
+  {
+    auto root = c.tracer.span("root");
+    auto root_ctx = root.context();
+    EXPECT_EQ(skein::Context::current().span_id(), root_ctx.span_id());
+    {
+      auto child = c.tracer.span("child");
+      EXPECT_NE(skein::Context::current().span_id(), root_ctx.span_id());
+    }
+    EXPECT_EQ(skein::Context::current().span_id(), root_ctx.span_id());
+  }
+  EXPECT_FALSE(skein::Context::current().valid());
+}
+
+TEST_F(SpanTest, NewRootStartsAnotherTrace) {
+  Collecting c;
+  {
+    auto a = c.tracer.span("a");
+    auto b = c.tracer.span("b", {.new_root = true});
+    EXPECT_NE(a.context().trace_id(), b.context().trace_id());
+  }
+  auto spans = c.spans();
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_FALSE(by_name(spans, "b").parent_span_id.valid());
+}
+
+TEST_F(SpanTest, ExplicitParentIsUsed) {
+  Collecting c;
+  skein::Context parent(skein::TraceId{0x1234, 0x5678}, skein::SpanId{0x9abc},
+                        skein::trace_flags::sampled, /*remote=*/true);
+  {
+    auto other = c.tracer.span("unrelated");
+    auto s = c.tracer.span("s", {.parent = &parent});
+  }
+  auto spans = c.spans();
+  const auto& s = by_name(spans, "s");
+  EXPECT_EQ(s.trace_id, parent.trace_id());
+  EXPECT_EQ(s.parent_span_id, parent.span_id());
+  EXPECT_TRUE(s.parent_remote);
+}
+
+TEST_F(SpanTest, OutOfOrderEndKeepsTheInnerSpanCurrent) {
+  Collecting c;
+  auto a = c.tracer.span("a");
+  auto b = c.tracer.span("b");
+  a.end();  // out of order: b is still the current span
+  EXPECT_EQ(skein::Context::current().span_id(), b.context().span_id());
+  { auto inner = c.tracer.span("inner"); }
+  b.end();
+  auto spans = c.spans();
+  ASSERT_EQ(spans.size(), 3u);
+  EXPECT_EQ(by_name(spans, "b").parent_span_id, by_name(spans, "a").span_id);
+  EXPECT_EQ(by_name(spans, "inner").parent_span_id, by_name(spans, "b").span_id);
+}
+
+// After a parent ended before its child, the child's end must not make the ended parent's record
+// current again: enrich_span() would write into a record the pipeline owns (or that a later span
+// reuses).
+TEST_F(SpanTest, OutOfOrderEndNeverEnrichesAnEndedSpan) {
+  Collecting c({.thread_buffer_spans = 2});  // two records: the ended one is reused below
+  {
+    auto a = c.tracer.span("a");
+    auto b = c.tracer.span("b");
+    a.end();
+    b.end();
+  }
+  ASSERT_TRUE(c.tracer.force_flush());
+  EXPECT_FALSE(skein::enrich_span({{"stale", 1}}));
+  { auto d = c.tracer.span("d"); }
+  { auto e = c.tracer.span("e"); }
+  auto spans = c.spans();
+  ASSERT_EQ(spans.size(), 4u);
+  for (const auto& s : spans) {
+    EXPECT_EQ(s.attribute("honeyhive_metadata.stale"), nullptr) << s.name;
+  }
+}
+
+TEST_F(SpanTest, MoveAssigningANewSpanOverALiveOneNeverEnrichesTheEndedOne) {
+  Collecting c({.thread_buffer_spans = 2});
+  {
+    auto s = c.tracer.span("first");
+    s = c.tracer.span("second");  // ends "first"; "second" was started as its child
+    EXPECT_TRUE(s.recording());
+  }
+  ASSERT_TRUE(c.tracer.force_flush());
+  EXPECT_FALSE(skein::enrich_span({{"stale", 1}}));
+  { auto d = c.tracer.span("d"); }
+  { auto e = c.tracer.span("e"); }
+  auto spans = c.spans();
+  ASSERT_EQ(spans.size(), 4u);
+  EXPECT_EQ(by_name(spans, "second").parent_span_id, by_name(spans, "first").span_id);
+  for (const auto& s : spans) {
+    EXPECT_EQ(s.attribute("honeyhive_metadata.stale"), nullptr) << s.name;
+  }
+}
+
+TEST_F(SpanTest, MoveConstructionTransfersTheSpan) {
+  Collecting c;
+  {
+    auto a = c.tracer.span("moved");
+    a.set("k", 1);
+    skein::Span b(std::move(a));
+    EXPECT_FALSE(a.recording());  // NOLINT(bugprone-use-after-move): moved-from is a no-op
+    EXPECT_TRUE(b.recording());
+    a.set("ignored", 2);  // NOLINT(bugprone-use-after-move)
+    a.end();              // NOLINT(bugprone-use-after-move): does nothing
+    EXPECT_EQ(skein::Context::current().span_id(), b.context().span_id());
+    b.set("k2", 3);
+  }
+  EXPECT_FALSE(skein::Context::current().valid());
+  auto d = c.only();
+  EXPECT_EQ(d.int_attribute("k"), 1);
+  EXPECT_EQ(d.int_attribute("k2"), 3);
+  EXPECT_EQ(d.attribute("ignored"), nullptr);
+}
+
+TEST_F(SpanTest, MoveAssignmentEndsTheTargetFirst) {
+  Collecting c;
+  {
+    skein::Span a = c.tracer.span("a", {.new_root = true});
+    a.end();
+    skein::Span holder;
+    EXPECT_FALSE(holder.recording());
+    holder = c.tracer.span("b");
+    EXPECT_TRUE(holder.recording());
+    skein::Span other = c.tracer.span("c", {.new_root = true});
+    holder = std::move(other);  // ends b
+    EXPECT_TRUE(holder.recording());
+    EXPECT_EQ(c.spans().size(), 2u);  // a and b
+  }
+  EXPECT_EQ(c.spans().size(), 3u);
+}
+
+TEST_F(SpanTest, EndIsIdempotent) {
+  Collecting c;
+  {
+    auto s = c.tracer.span("once");
+    s.end();
+    EXPECT_FALSE(s.recording());
+    s.end();
+    s.set("after_end", 1);
+  }
+  auto d = c.only();
+  EXPECT_EQ(d.attribute("after_end"), nullptr);
+  EXPECT_EQ(c.tracer.stats().spans_ended, 1u);
+}
+
+TEST_F(SpanTest, DefaultConstructedSpanIsANoOp) {
+  skein::Span s;
+  EXPECT_FALSE(s.recording());
+  EXPECT_FALSE(s.context().valid());
+  s.set("k", 1).add_event("e").set_status(skein::StatusCode::error, "x");
+  s.end();
+}
+
+TEST_F(SpanTest, NoOpTracerMakesNoOpSpans) {
+  skein::Tracer t;
+  EXPECT_FALSE(t.enabled());
+  auto s = t.span("nothing");
+  EXPECT_FALSE(s.recording());
+  EXPECT_FALSE(s.context().valid());
+  EXPECT_FALSE(skein::Context::current().valid());
+}
+
+TEST_F(SpanTest, UnsampledRootPropagatesContextButRecordsNothing) {
+  Collecting c({.sampler = skein::always_off()});
+  {
+    auto root = c.tracer.span("root");
+    EXPECT_FALSE(root.recording());
+    auto ctx = root.context();
+    EXPECT_TRUE(ctx.valid());
+    EXPECT_FALSE(ctx.sampled());
+    EXPECT_EQ(skein::Context::current().trace_id(), ctx.trace_id());
+    auto child = c.tracer.span("child");
+    EXPECT_FALSE(child.recording());
+    EXPECT_EQ(skein::Context::current().trace_id(), ctx.trace_id());
+    EXPECT_FALSE(skein::enrich_span({{"k", 1}}));
+  }
+  EXPECT_FALSE(skein::Context::current().valid());
+  EXPECT_TRUE(c.spans().empty());
+  auto st = c.tracer.stats();
+  EXPECT_EQ(st.spans_sampled, 0u);
+  EXPECT_EQ(st.spans_unsampled, 1u);
+}
+
+TEST_F(SpanTest, UnsampledRemoteParentIsHonoured) {
+  Collecting c;
+  skein::Context parent(skein::TraceId{1, 2}, skein::SpanId{3}, 0, true);
+  {
+    auto s = c.tracer.span("s", {.parent = &parent});
+    EXPECT_FALSE(s.recording());
+    EXPECT_EQ(s.context().trace_id(), parent.trace_id());
+  }
+  EXPECT_TRUE(c.spans().empty());
+}
+
+TEST_F(SpanTest, LazyValuesAreEvaluatedOnlyWhenRecording) {
+  int calls = 0;
+  auto value = [&] {
+    ++calls;
+    return 42;
+  };
+  {
+    skein::Span noop;
+    noop.set("lazy", value);
+  }
+  {
+    Collecting off({.sampler = skein::always_off()});
+    auto s = off.tracer.span("unsampled");
+    s.set("lazy", value);
+  }
+  {
+    Collecting disabled({.disabled = true});
+    auto s = disabled.tracer.span("disabled");
+    s.set("lazy", value);
+  }
+  EXPECT_EQ(calls, 0);
+
+  Collecting c;
+  {
+    auto s = c.tracer.span("recording");
+    s.set("lazy", value);
+  }
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(c.only().int_attribute("lazy"), 42);
+}
+
+TEST_F(SpanTest, LazyValueThatThrowsIsCountedNotPropagated) {
+  Collecting c;
+  {
+    auto s = c.tracer.span("s");
+    s.set("bad", []() -> int { throw std::runtime_error("no"); });
+    s.set("good", [] { return std::string("yes"); });
+  }
+  auto d = c.only();
+  EXPECT_EQ(d.attribute("bad"), nullptr);
+  EXPECT_EQ(d.string_attribute("good"), "yes");
+  EXPECT_EQ(c.tracer.stats().callback_failures, 1u);
+}
+
+TEST_F(SpanTest, AttributeTypes) {
+  Collecting c;
+  {
+    auto s = c.tracer.span("s");
+    s.set("b", true)
+        .set("i", 7)
+        .set("neg", std::int64_t{-9'000'000'000})
+        .set("d", 2.5)
+        .set("s", "text")
+        .set("str", std::string("owned"))
+        .set("ints", std::vector<int>{1, 2, 3})
+        .set("strs", std::vector<std::string>{"x", "y"})
+        .set("bools", skein::List{true, false})
+        .set("doubles", skein::List{1.5, 2.5})
+        .set("mixed", skein::List{1, "two"})
+        .set({{"m1", 1}, {"m2", "two"}});
+  }
+  auto d = c.only();
+  EXPECT_EQ(d.bool_attribute("b"), true);
+  EXPECT_EQ(d.int_attribute("i"), 7);
+  EXPECT_EQ(d.int_attribute("neg"), -9'000'000'000);
+  EXPECT_EQ(d.double_attribute("d"), 2.5);
+  EXPECT_EQ(d.string_attribute("s"), "text");
+  EXPECT_EQ(d.string_attribute("str"), "owned");
+  ASSERT_NE(d.attribute("ints"), nullptr);
+  EXPECT_EQ(std::get<std::vector<std::int64_t>>(*d.attribute("ints")),
+            (std::vector<std::int64_t>{1, 2, 3}));
+  ASSERT_NE(d.attribute("strs"), nullptr);
+  EXPECT_EQ(std::get<std::vector<std::string>>(*d.attribute("strs")),
+            (std::vector<std::string>{"x", "y"}));
+  ASSERT_NE(d.attribute("bools"), nullptr);
+  EXPECT_EQ(std::get<std::vector<bool>>(*d.attribute("bools")), (std::vector<bool>{true, false}));
+  ASSERT_NE(d.attribute("doubles"), nullptr);
+  EXPECT_EQ(std::get<std::vector<double>>(*d.attribute("doubles")),
+            (std::vector<double>{1.5, 2.5}));
+  // A list of mixed types flattens to indexed keys.
+  EXPECT_EQ(d.int_attribute("mixed.0"), 1);
+  EXPECT_EQ(d.string_attribute("mixed.1"), "two");
+  EXPECT_EQ(d.int_attribute("m1"), 1);
+  EXPECT_EQ(d.string_attribute("m2"), "two");
+}
+
+TEST_F(SpanTest, StartAttributesAreRecorded) {
+  Collecting c;
+  { auto s = c.tracer.span("s", {.attributes = {{"user.id", "u-1"}, {"n", 3}}}); }
+  auto d = c.only();
+  EXPECT_EQ(d.string_attribute("user.id"), "u-1");
+  EXPECT_EQ(d.int_attribute("n"), 3);
+}
+
+TEST_F(SpanTest, ValuesAreCopiedAtTheCall) {
+  Collecting c;
+  {
+    auto s = c.tracer.span("s");
+    std::string temp = "before";
+    s.set("v", temp);
+    temp = "after!";
+    std::string name = "renamed";
+    s.set_name(name);
+    name = "garbage";
+  }
+  auto d = c.only();
+  EXPECT_EQ(d.string_attribute("v"), "before");
+  EXPECT_EQ(d.name, "renamed");
+}
+
+TEST_F(SpanTest, SetNameAndEventType) {
+  Collecting c;
+  {
+    auto s = c.tracer.span("old");
+    s.set_name("new").set_event_type(skein::EventType::model);
+  }
+  auto d = c.only();
+  EXPECT_EQ(d.name, "new");
+  EXPECT_EQ(d.event_type, skein::EventType::model);
+  EXPECT_EQ(d.string_attribute("honeyhive_event_type"), "model");
+  EXPECT_EQ(d.string_attribute("honeyhive_event_name"), "new");
+}
+
+TEST_F(SpanTest, Status) {
+  Collecting c;
+  {
+    auto ok = c.tracer.span("ok");
+    ok.set_status(skein::StatusCode::ok, "ignored for ok");
+  }
+  {
+    auto err = c.tracer.span("err");
+    err.set_status(skein::StatusCode::error, "it broke");
+  }
+  { auto unset = c.tracer.span("unset"); }
+  auto spans = c.spans();
+  EXPECT_EQ(by_name(spans, "ok").status, skein::StatusCode::ok);
+  EXPECT_EQ(by_name(spans, "ok").status_message, "");
+  EXPECT_EQ(by_name(spans, "err").status, skein::StatusCode::error);
+  EXPECT_EQ(by_name(spans, "err").status_message, "it broke");
+  EXPECT_EQ(by_name(spans, "unset").status, skein::StatusCode::unset);
+}
+
+TEST_F(SpanTest, EventsWithAttributes) {
+  Collecting c;
+  {
+    auto s = c.tracer.span("s");
+    s.add_event("first");
+    s.add_event("second", {{"n", 2}, {"what", "x"}});
+  }
+  auto d = c.only();
+  ASSERT_EQ(d.events.size(), 2u);
+  EXPECT_EQ(d.events[0].name, "first");
+  EXPECT_TRUE(d.events[0].attributes.empty());
+  EXPECT_EQ(d.events[1].name, "second");
+  ASSERT_NE(event_attribute(d.events[1], "n"), nullptr);
+  EXPECT_EQ(std::get<std::int64_t>(*event_attribute(d.events[1], "n")), 2);
+  EXPECT_EQ(std::get<std::string>(*event_attribute(d.events[1], "what")), "x");
+  EXPECT_GE(d.events[0].time_unix_nano, d.start_unix_nano);
+  EXPECT_LE(d.events[0].time_unix_nano, d.events[1].time_unix_nano);
+  EXPECT_LE(d.events[1].time_unix_nano, d.end_unix_nano);
+}
+
+TEST_F(SpanTest, Links) {
+  Collecting c;
+  skein::Context linked(skein::TraceId{0xaa, 0xbb}, skein::SpanId{0xcc},
+                        skein::trace_flags::sampled);
+  {
+    auto s = c.tracer.span("consumer", {.kind = skein::SpanKind::consumer});
+    s.add_link(linked, {{"messaging.id", "m-1"}});
+    s.add_link(skein::Context{});  // invalid: ignored
+  }
+  auto d = c.only();
+  ASSERT_EQ(d.links.size(), 1u);
+  EXPECT_EQ(d.links[0].trace_id, linked.trace_id());
+  EXPECT_EQ(d.links[0].span_id, linked.span_id());
+  ASSERT_EQ(d.links[0].attributes.size(), 1u);
+  EXPECT_EQ(d.links[0].attributes[0].first, "messaging.id");
+  EXPECT_EQ(std::get<std::string>(d.links[0].attributes[0].second), "m-1");
+}
+
+TEST_F(SpanTest, RecordException) {
+  Collecting c;
+  {
+    auto s = c.tracer.span("s");
+    s.record_exception(std::invalid_argument("bad input"));
+  }
+  auto d = c.only();
+  EXPECT_EQ(d.status, skein::StatusCode::error);
+  EXPECT_EQ(d.status_message, "bad input");
+  EXPECT_EQ(d.string_attribute("honeyhive_error"), "bad input");
+  ASSERT_EQ(d.events.size(), 1u);
+  EXPECT_EQ(d.events[0].name, "exception");
+  ASSERT_NE(event_attribute(d.events[0], "exception.type"), nullptr);
+  EXPECT_EQ(std::get<std::string>(*event_attribute(d.events[0], "exception.type")),
+            "std::invalid_argument");
+  EXPECT_EQ(std::get<std::string>(*event_attribute(d.events[0], "exception.message")), "bad input");
+}
+
+TEST_F(SpanTest, RecordExceptionPtrOfAnyType) {
+  Collecting c;
+  {
+    auto s = c.tracer.span("std");
+    s.record_exception(std::make_exception_ptr(std::out_of_range("range")));
+  }
+  {
+    auto s = c.tracer.span("other");
+    s.record_exception(std::make_exception_ptr(42));
+  }
+  {
+    auto s = c.tracer.span("null");
+    s.record_exception(std::exception_ptr());
+  }
+  auto spans = c.spans();
+  const auto& std_span = by_name(spans, "std");
+  ASSERT_EQ(std_span.events.size(), 1u);
+  EXPECT_EQ(std::get<std::string>(*event_attribute(std_span.events[0], "exception.type")),
+            "std::out_of_range");
+  const auto& other = by_name(spans, "other");
+  EXPECT_EQ(other.status, skein::StatusCode::error);
+  EXPECT_EQ(other.string_attribute("honeyhive_error"), "unknown exception");
+  const auto& null = by_name(spans, "null");
+  EXPECT_EQ(null.status, skein::StatusCode::unset);
+  EXPECT_TRUE(null.events.empty());
+}
+
+TEST_F(SpanTest, ScopeMakesACapturedContextCurrent) {
+  Collecting c;
+  skein::Context captured;
+  {
+    auto root = c.tracer.span("root");
+    captured = skein::Context::current();
+  }
+  EXPECT_FALSE(skein::Context::current().valid());
+  {
+    skein::Scope scope(captured);
+    EXPECT_EQ(skein::Context::current().span_id(), captured.span_id());
+    // A scope's context is not a span: enrichment has nothing to write to.
+    EXPECT_FALSE(skein::enrich_span({{"k", 1}}));
+    auto late = c.tracer.span("late_child");
+  }
+  EXPECT_FALSE(skein::Context::current().valid());
+  auto spans = c.spans();
+  EXPECT_EQ(by_name(spans, "late_child").parent_span_id, captured.span_id());
+}
+
+TEST_F(SpanTest, DefaultTracerFreeFunction) {
+  // skein::span() uses the default tracer; with none made default by this test binary it is
+  // a no-op (every other tracer here is created with make_default = false).
+  auto s = skein::span("x");
+  EXPECT_FALSE(s.recording());
+}
+
+TEST_F(SpanTest, EnumNames) {
+  EXPECT_EQ(skein::to_string(skein::EventType::model), "model");
+  EXPECT_EQ(skein::to_string(skein::EventType::tool), "tool");
+  EXPECT_EQ(skein::to_string(skein::EventType::chain), "chain");
+  EXPECT_EQ(skein::to_string(skein::EventType::session), "session");
+  EXPECT_EQ(skein::to_string(skein::EventType::generic), "generic");
+  EXPECT_EQ(skein::to_string(skein::SpanKind::internal), "internal");
+  EXPECT_EQ(skein::to_string(skein::SpanKind::server), "server");
+  EXPECT_EQ(skein::to_string(skein::SpanKind::client), "client");
+  EXPECT_EQ(skein::to_string(skein::SpanKind::producer), "producer");
+  EXPECT_EQ(skein::to_string(skein::SpanKind::consumer), "consumer");
+}
+
+TEST_F(SpanTest, StatsCountStartedSampledEndedExported) {
+  Collecting c;
+  for (int i = 0; i < 5; ++i) {
+    auto root = c.tracer.span("root");
+    auto child = c.tracer.span("child");
+  }
+  EXPECT_EQ(c.spans().size(), 10u);
+  auto st = c.tracer.stats();
+  EXPECT_EQ(st.spans_started, 10u);
+  EXPECT_EQ(st.spans_sampled, 10u);
+  EXPECT_EQ(st.spans_ended, 10u);
+  EXPECT_EQ(st.spans_exported, 10u);
+  EXPECT_EQ(st.spans_dropped, 0u);
+  EXPECT_EQ(st.export_failures, 0u);
+}
+
+}  // namespace
