@@ -47,6 +47,7 @@ struct ThreadBuffer {
   SpscRing<SpanRecord*> ready;     // owner -> pipeline
   SpscRing<SpanRecord*> returned;  // pipeline -> owner
   std::atomic<bool> orphaned{false};  // the owning thread exited; may be adopted
+  std::uint32_t pushes = 0;           // owner only: hand-offs, to pace the depth checks
 
   // Counters written by the owner.
   OwnedCounter started, sampled, unsampled, ended, dropped_buffer_full, dropped_queue_full,
@@ -85,7 +86,9 @@ class TracerCore : public std::enable_shared_from_this<TracerCore> {
   std::uint64_t id() const noexcept { return id_; }
 
   /// The pipeline thread wakes early when a ring is filling up.
-  void nudge() noexcept { wake_cv_.notify_one(); }
+  void nudge() noexcept {
+    if (!nudged_.exchange(true, std::memory_order_acq_rel)) wake_cv_.notify_one();
+  }
 
  private:
   friend struct ThreadBuffer;
@@ -113,6 +116,7 @@ class TracerCore : public std::enable_shared_from_this<TracerCore> {
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> nudged_{false};      // an application thread asked the pipeline to drain
   std::atomic<bool> stopped_{false};     // the thread has finished
   std::atomic<std::uint64_t> flush_requested_{0};
   std::atomic<std::uint64_t> flush_done_{0};

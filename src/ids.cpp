@@ -1,4 +1,5 @@
 #include "ids.hpp"
+#include "tls.hpp"
 
 #include <pthread.h>
 #include <sys/random.h>
@@ -50,7 +51,7 @@ struct Xoshiro {
   }
 };
 
-thread_local Xoshiro tl_rng;
+SKEIN_HOT_TLS Xoshiro tl_rng;
 
 // The child of fork() has one thread: the one that forked. Its generator is re-seeded there.
 void reseed_in_child() noexcept { tl_rng.seeded = false; }

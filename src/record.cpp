@@ -8,36 +8,42 @@
 
 namespace skein::detail {
 
-char* Arena::alloc(std::size_t n, std::size_t align) noexcept {
+char* Arena::alloc_slow(std::size_t n, std::size_t align) noexcept {
   for (;;) {
-    if (block_ < blocks_.size()) {
-      Block& b = blocks_[block_];
-      std::size_t at = (used_ + align - 1) & ~(align - 1);
-      if (at + n <= b.size) {
-        used_ = at + n;
-        return b.data.get() + at;
+    if (block_ + 1 < blocks_.size()) {  // a kept block
+      ++block_;
+      cur_ = blocks_[block_].data.get();
+      cap_ = blocks_[block_].size;
+      used_ = 0;
+    } else {
+      std::size_t last = blocks_.empty() ? kFirstBlock / 2 : blocks_.back().size;
+      std::size_t size = std::max(n + align, last * 2);
+      std::unique_ptr<char[]> p(new (std::nothrow) char[size]);
+      if (!p) return nullptr;
+      try {
+        blocks_.push_back(Block{std::move(p), size});
+      } catch (...) {
+        return nullptr;
       }
-      if (block_ + 1 < blocks_.size()) {
-        ++block_;
-        used_ = 0;
-        continue;
-      }
+      block_ = blocks_.size() - 1;
+      cur_ = blocks_.back().data.get();
+      cap_ = size;
+      used_ = 0;
     }
-    std::size_t last = blocks_.empty() ? kFirstBlock / 2 : blocks_.back().size;
-    std::size_t size = std::max(n + align, last * 2);
-    std::unique_ptr<char[]> p(new (std::nothrow) char[size]);
-    if (!p) return nullptr;
-    try {
-      blocks_.push_back(Block{std::move(p), size});
-    } catch (...) {
-      return nullptr;
+    std::size_t at = (used_ + align - 1) & ~(align - 1);
+    if (at + n <= cap_) {
+      used_ = at + n;
+      return cur_ + at;
     }
-    block_ = blocks_.size() - 1;
-    used_ = 0;
   }
 }
 
 void Arena::reset() noexcept {
+  used_ = 0;
+  if (block_ == 0) return;  // the common case: one block, nothing to trim
+  block_ = 0;
+  cur_ = blocks_[0].data.get();
+  cap_ = blocks_[0].size;
   std::size_t kept = 0, i = 0;
   for (; i < blocks_.size(); ++i) {
     if (kept + blocks_[i].size > kKeepBytes && i > 0) break;
@@ -168,14 +174,7 @@ class Flattener final : public ValueWriter {
  private:
   void add_array(ScalarType t, const Value* d, std::size_t n) {
     std::vector<Attribute>& vec = r_.target_vector(t_);
-    std::uint32_t limit = r_.core->options().max_attributes;
-    if (vec.size() >= limit) {
-      if (t_ == AttrTarget::span) r_.dedupe_attributes();
-      if (vec.size() >= limit) {
-        ++r_.dropped_attrs;
-        return;
-      }
-    }
+    if (vec.size() >= r_.max_attrs && !r_.make_room(t_)) return;
     Arena& a = r_.arena;
     AttrValue value;
     switch (t) {
@@ -204,20 +203,14 @@ class Flattener final : public ValueWriter {
         auto* p = reinterpret_cast<std::string_view*>(
             a.alloc(n * sizeof(std::string_view), alignof(std::string_view)));
         if (p == nullptr) return;
-        std::uint32_t max_len = r_.core->options().max_value_length;
-        for (std::size_t i = 0; i < n; ++i) {
-          std::string_view s = d[i].as_string();
-          std::string_view cut = cut_utf8(s, max_len);
-          if (cut.size() != s.size()) ++r_.truncated;
-          new (&p[i]) std::string_view(a.copy(cut));
-        }
+        for (std::size_t i = 0; i < n; ++i) new (&p[i]) std::string_view(r_.store_string(d[i].as_string()));
         value = AttrValue(AttrValue::Type::string_array, p, n);
         break;
       }
       case ScalarType::none:
         return;
     }
-    vec.push_back(Attribute{a.copy(path_), value});
+    r_.push_slow(vec, Attribute{a.copy(path_), value});
   }
 
   SpanRecord& r_;
@@ -229,57 +222,86 @@ class Flattener final : public ValueWriter {
 }  // namespace
 
 void SpanRecord::add_scalar(AttrTarget target, std::string_view key, const Value& v) noexcept {
+  add_scalar_stored_key(target, arena.copy(key), v);
+}
+
+void SpanRecord::add_scalar(AttrTarget target, std::string_view prefix, std::string_view key,
+                            const Value& v) noexcept {
+  const std::size_t n = prefix.size() + 1 + key.size();
+  char* p = arena.alloc(n);
+  if (p == nullptr) {
+    ++dropped_attrs;
+    return;
+  }
+  std::memcpy(p, prefix.data(), prefix.size());
+  p[prefix.size()] = '.';
+  if (!key.empty()) std::memcpy(p + prefix.size() + 1, key.data(), key.size());
+  add_scalar_stored_key(target, std::string_view(p, n), v);
+}
+
+bool SpanRecord::make_room(AttrTarget target) noexcept {
+  if (target == AttrTarget::span) dedupe_attributes();
+  if (target_vector(target).size() < max_attrs) return true;
+  ++dropped_attrs;
+  return false;
+}
+
+std::string_view SpanRecord::store_cut(std::string_view s) noexcept {
+  ++truncated;
+  return arena.copy(cut_utf8(s, max_value_length));
+}
+
+void SpanRecord::push_slow(std::vector<Attribute>& vec, const Attribute& a) noexcept {
   try {
-    std::vector<Attribute>& vec = target_vector(target);
-    const std::uint32_t limit = core->options().max_attributes;
-    if (vec.size() >= limit) {
-      if (target == AttrTarget::span) dedupe_attributes();
-      if (vec.size() >= limit) {
-        ++dropped_attrs;
-        return;
-      }
-    }
-    AttrValue value;
-    switch (v.kind()) {
-      case Value::Kind::boolean: value = AttrValue(v.as_bool()); break;
-      case Value::Kind::int64: value = AttrValue(v.as_int()); break;
-      case Value::Kind::float64: value = AttrValue(v.as_double()); break;
-      case Value::Kind::string: {
-        std::string_view s = v.as_string();
-        std::string_view cut = cut_utf8(s, core->options().max_value_length);
-        if (cut.size() != s.size()) ++truncated;
-        value = AttrValue(arena.copy(cut));
-        break;
-      }
-      default: break;  // null: an empty value
-    }
-    vec.push_back(Attribute{arena.copy(key), value});
+    vec.push_back(a);
   } catch (...) {
     ++dropped_attrs;
   }
 }
 
+namespace {
+// The general case, out of line so that its thread-locals cost the common path nothing.
+[[gnu::noinline]] void flatten(SpanRecord& r, AttrTarget target, std::string_view prefix,
+                               std::string_view key, const Value& value, bool lists_as_arrays) {
+  // One reused path buffer per thread; a nested call (a skein_value overload that records on
+  // a span itself) gets its own.
+  thread_local std::string tl_path;
+  thread_local int depth = 0;
+  std::string nested;
+  std::string& path = depth == 0 ? tl_path : nested;
+  struct Depth {
+    Depth() { ++depth; }
+    ~Depth() { --depth; }
+  } guard;
+  path.assign(prefix);
+  if (!key.empty()) {
+    if (!path.empty()) path += '.';
+    path += key;
+  }
+  Flattener f(r, target, path, lists_as_arrays);
+  f.put(value);
+}
+}  // namespace
+
 void SpanRecord::set(AttrTarget target, std::string_view prefix, std::string_view key,
                      const Value& value, bool lists_as_arrays) noexcept {
-  try {
-    if (value.is_scalar() && prefix.empty()) return add_scalar(target, key, value);
-    // One reused path buffer per thread; a nested call (a skein_value overload that records on
-    // a span itself) gets its own.
-    thread_local std::string tl_path;
-    thread_local int depth = 0;
-    std::string nested;
-    std::string& path = depth == 0 ? tl_path : nested;
-    struct Depth {
-      Depth() { ++depth; }
-      ~Depth() { --depth; }
-    } guard;
-    path.assign(prefix);
-    if (!key.empty()) {
-      if (!path.empty()) path += '.';
-      path += key;
+  if (value.is_scalar()) {
+    if (prefix.empty()) return add_scalar(target, key, value);
+    if (!key.empty()) return add_scalar(target, prefix, key, value);
+  }
+  // The common enrichment: a flat map of scalars under a namespace prefix.
+  if (value.kind() == Value::Kind::map && key.empty() && !prefix.empty()) {
+    const Field* f = value.map_data();
+    const std::size_t n = value.map_size();
+    bool flat = true;
+    for (std::size_t i = 0; i < n && flat; ++i) flat = f[i].value.is_scalar();
+    if (flat) {
+      for (std::size_t i = 0; i < n; ++i) add_scalar(target, prefix, f[i].key, f[i].value);
+      return;
     }
-    Flattener f(*this, target, path, lists_as_arrays);
-    f.put(value);
+  }
+  try {
+    flatten(*this, target, prefix, key, value, lists_as_arrays);
   } catch (...) {
     ++dropped_attrs;
   }
@@ -288,9 +310,30 @@ void SpanRecord::set(AttrTarget target, std::string_view prefix, std::string_vie
 void SpanRecord::dedupe_attributes() noexcept {
   const std::size_t n = attrs.size();
   if (n < 2) return;
-  // Keep the last occurrence of each key, in order. Spans rarely have duplicates and rarely more
-  // than a few dozen attributes, so a quadratic pass over the kept ones is the cheap choice until
-  // the count is large.
+  // Most spans have no duplicate key: prove it cheaply with a signature per key (length, first
+  // and last byte), comparing bytes only where two signatures match.
+  auto sig = [](std::string_view k) -> std::uint32_t {
+    if (k.empty()) return 0;
+    return static_cast<std::uint32_t>(k.size()) << 16 |
+           static_cast<std::uint32_t>(static_cast<unsigned char>(k.front())) << 8 |
+           static_cast<unsigned char>(k.back());
+  };
+  constexpr std::size_t kQuick = 64;
+  if (n <= kQuick) {
+    std::uint32_t sigs[kQuick];
+    bool dup = false;
+    for (std::size_t i = 0; i < n && !dup; ++i) {
+      sigs[i] = sig(attrs[i].key);
+      for (std::size_t j = 0; j < i; ++j) {
+        if (sigs[j] == sigs[i] && attrs[j].key == attrs[i].key) {
+          dup = true;
+          break;
+        }
+      }
+    }
+    if (!dup) return;
+  }
+  // Keep the last occurrence of each key, in order.
   std::size_t out = n;
   for (std::size_t i = n; i-- > 0;) {
     bool dup = false;

@@ -25,7 +25,14 @@ class Arena {
   static constexpr std::size_t kFirstBlock = 1024;
   static constexpr std::size_t kKeepBytes = 64 * 1024;
 
-  char* alloc(std::size_t n, std::size_t align = 1) noexcept;
+  char* alloc(std::size_t n, std::size_t align = 1) noexcept {
+    std::size_t at = (used_ + align - 1) & ~(align - 1);
+    if (at + n <= cap_) {
+      used_ = at + n;
+      return cur_ + at;
+    }
+    return alloc_slow(n, align);
+  }
   std::string_view copy(std::string_view s) noexcept {
     if (s.empty()) return {};
     char* p = alloc(s.size());
@@ -36,13 +43,16 @@ class Arena {
   void reset() noexcept;
 
  private:
+  char* alloc_slow(std::size_t n, std::size_t align) noexcept;
   struct Block {
     std::unique_ptr<char[]> data;
     std::size_t size = 0;
   };
+  char* cur_ = nullptr;    // the current block's memory
+  std::size_t cap_ = 0;    // its size
+  std::size_t used_ = 0;   // bytes used in it
+  std::size_t block_ = 0;  // its index
   std::vector<Block> blocks_;
-  std::size_t block_ = 0;  // current block
-  std::size_t used_ = 0;   // bytes used in the current block
 };
 
 struct EventRec {
@@ -61,7 +71,9 @@ struct LinkRec {
 /// Where flattened attributes go.
 enum class AttrTarget : std::uint8_t { span, event, link };
 
-struct SpanRecord {
+// Cache-line aligned so that two records never share a line between the producing thread and
+// the pipeline thread. Hot fields first.
+struct alignas(64) SpanRecord {
   // Identity and timing.
   TraceId trace;
   SpanId span;
@@ -86,6 +98,9 @@ struct SpanRecord {
   std::uint32_t dropped_attrs = 0, dropped_events = 0, dropped_links = 0, truncated = 0;
   std::uint32_t callback_failures = 0;
 
+  // Limits, copied from the tracer's options when the record is made.
+  std::uint32_t max_attrs = 1024, max_value_length = 65536;
+
   // Ownership.
   TracerCore* core = nullptr;
   ThreadBuffer* home = nullptr;
@@ -104,10 +119,41 @@ struct SpanRecord {
            bool lists_as_arrays) noexcept;
   /// Adds one scalar attribute (the key is copied).
   void add_scalar(AttrTarget target, std::string_view key, const Value& value) noexcept;
+  /// Adds one scalar attribute under `prefix.key` (built once, in the arena).
+  void add_scalar(AttrTarget target, std::string_view prefix, std::string_view key,
+                  const Value& value) noexcept;
+  /// Adds one scalar attribute whose key already lives in the arena (or is static).
+  void add_scalar_stored_key(AttrTarget target, std::string_view stored_key,
+                             const Value& value) noexcept {
+    std::vector<Attribute>& vec = target_vector(target);
+    if (vec.size() >= max_attrs && !make_room(target)) return;
+    AttrValue out;
+    switch (value.kind()) {
+      case Value::Kind::boolean: out = AttrValue(value.as_bool()); break;
+      case Value::Kind::int64: out = AttrValue(value.as_int()); break;
+      case Value::Kind::float64: out = AttrValue(value.as_double()); break;
+      case Value::Kind::string: out = AttrValue(store_string(value.as_string())); break;
+      default: break;  // null: an empty value
+    }
+    if (vec.size() < vec.capacity()) {
+      vec.push_back(Attribute{stored_key, out});
+    } else {
+      push_slow(vec, Attribute{stored_key, out});
+    }
+  }
+  /// Copies a string value into the arena, cut to the length limit (counted).
+  std::string_view store_string(std::string_view s) noexcept {
+    if (s.size() > max_value_length) [[unlikely]] return store_cut(s);
+    return arena.copy(s);
+  }
 
   std::vector<Attribute>& target_vector(AttrTarget t) noexcept {
     return t == AttrTarget::span ? attrs : (t == AttrTarget::event ? event_attrs : link_attrs);
   }
+  /// At the attribute limit: dedupes, and counts a drop when still full. True if there is room.
+  bool make_room(AttrTarget target) noexcept;
+  std::string_view store_cut(std::string_view s) noexcept;
+  void push_slow(std::vector<Attribute>& vec, const Attribute& a) noexcept;
   /// Removes earlier duplicates of a key, keeping the last value in the position of the last set.
   void dedupe_attributes() noexcept;
 };

@@ -8,6 +8,7 @@
 #include "clock.hpp"
 #include "core.hpp"
 #include "record.hpp"
+#include "tls.hpp"
 #include "skein/enrich.hpp"
 #include "skein/span.hpp"
 #include "skein/trace.hpp"
@@ -16,7 +17,7 @@ namespace skein {
 namespace detail {
 
 namespace {
-thread_local ContextState tl_current;
+SKEIN_HOT_TLS ContextState tl_current;
 }
 
 ContextState& tl_state() noexcept { return tl_current; }
@@ -263,7 +264,21 @@ bool enrich_record(detail::SpanRecord* r, const Enrichment& e) noexcept {
     return false;
   }
   auto one = [r](Namespace ns, const Fields& f) {
-    if (!f.empty()) r->set(detail::AttrTarget::span, prefix(ns), {}, f.value(), false);
+    if (f.empty()) return;
+    const Value& v = f.value();
+    if (v.kind() == Value::Kind::map) {  // the common case: a braced list of scalars
+      const Field* p = v.map_data();
+      bool flat = true;
+      for (std::size_t i = 0; i < v.map_size() && flat; ++i) flat = p[i].value.is_scalar();
+      if (flat) {
+        std::string_view pre = prefix(ns);
+        for (std::size_t i = 0; i < v.map_size(); ++i) {
+          r->add_scalar(detail::AttrTarget::span, pre, p[i].key, p[i].value);
+        }
+        return;
+      }
+    }
+    r->set(detail::AttrTarget::span, prefix(ns), {}, v, false);
   };
   one(Namespace::metadata, e.metadata);
   one(Namespace::metrics, e.metrics);

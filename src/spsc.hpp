@@ -32,8 +32,9 @@ class SpscRing {
     return true;
   }
 
-  /// Producer only: how many items are in the ring, as far as the producer knows cheaply.
-  [[nodiscard]] std::size_t producer_size_hint() const noexcept {
+  /// Producer only: how many items are in the ring now (reads the consumer's index).
+  [[nodiscard]] std::size_t producer_size() noexcept {
+    tail_cache_ = tail_.load(std::memory_order_acquire);
     return head_.load(std::memory_order_relaxed) - tail_cache_;
   }
 

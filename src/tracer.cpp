@@ -6,6 +6,7 @@
 #include "clock.hpp"
 #include "core.hpp"
 #include "ids.hpp"
+#include "tls.hpp"
 #include "skein/tracer.hpp"
 
 namespace skein {
@@ -21,8 +22,8 @@ struct TlCache {
   std::uint64_t core_id = 0;
   ThreadBuffer* buffer = nullptr;
 };
-thread_local TlCache tl_cache;
-thread_local bool tl_exited = false;
+SKEIN_HOT_TLS TlCache tl_cache;
+SKEIN_HOT_TLS bool tl_exited = false;
 
 struct TlBuffers {
   std::vector<std::shared_ptr<ThreadBuffer>> all;
@@ -87,6 +88,8 @@ SpanRecord* ThreadBuffer::acquire() noexcept {
       for (std::uint32_t i = 0; i < n; ++i) {
         chunk[i].core = core.get();
         chunk[i].home = this;
+        chunk[i].max_attrs = core->options().max_attributes;
+        chunk[i].max_value_length = core->options().max_value_length;
         release_local(&chunk[i]);
       }
       chunks_.push_back(std::move(chunk));
@@ -96,7 +99,13 @@ SpanRecord* ThreadBuffer::acquire() noexcept {
     }
   }
   SpanRecord* r = free_;
-  if (r != nullptr) free_ = r->next_free;
+  if (r != nullptr) {
+    free_ = r->next_free;
+    // The pipeline thread only reads records; clearing them here, on lines this thread is about
+    // to write anyway, keeps those lines from bouncing between cores twice.
+    r->reset();
+    if (free_ != nullptr) __builtin_prefetch(free_, 1);
+  }
   return r;
 }
 
@@ -253,6 +262,7 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
   SpanRecord* r = buf->acquire();
   if (r == nullptr) {
     buf->dropped_buffer_full.inc();
+    nudge();
     return s;
   }
   buf->sampled.inc();
@@ -279,23 +289,18 @@ void TracerCore::submit(SpanRecord* r) noexcept {
   if (b == nullptr || !enabled()) {
     if (b != nullptr) b->dropped_shutdown.inc();
     else retired_dropped_.fetch_add(1, std::memory_order_relaxed);
-    if (b != nullptr && r->home == b) {
-      r->reset();
-      b->release_local(r);
-    }
+    if (b != nullptr && r->home == b) b->release_local(r);
     return;
   }
   b->ended.inc();
   if (!b->ready.push(r)) {
     b->dropped_queue_full.inc();
-    if (r->home == b) {
-      r->reset();
-      b->release_local(r);
-    }
+    if (r->home == b) b->release_local(r);
     return;
   }
-  // Wake the pipeline early when a quarter of the ring is waiting.
-  if (b->ready.producer_size_hint() == b->ready.capacity() / 4) nudge();
+  // Every 128 hand-offs, look at the ring's real depth and wake the pipeline when an eighth of
+  // this thread's records wait in it, long before the pool runs dry.
+  if ((++b->pushes & 127) == 0 && b->ready.producer_size() >= b->capacity / 8) nudge();
 }
 
 Stats TracerCore::stats() const noexcept {
