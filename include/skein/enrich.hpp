@@ -67,7 +67,13 @@ struct Enrichment {
 /// Enriches the current span. False when there is no current recording span.
 bool enrich_span(const Enrichment& enrichment) noexcept;
 /// Shorthand: the fields go to `metadata` (as HoneyHive's `enrich_span(dict)` does).
-bool enrich_span(std::initializer_list<Field> metadata) noexcept;
+/// A template only so that it loses ties: g++ 12 wrongly finds a one-designator
+/// `enrich_span({.metadata = {...}})` convertible to a list of fields too, and would otherwise
+/// reject that call as ambiguous.
+template <class = void>
+bool enrich_span(std::initializer_list<Field> metadata) noexcept {
+  return enrich_span(Enrichment{.metadata = metadata});
+}
 /// One value in one namespace: the fastest form.
 bool enrich_span(Namespace ns, std::string_view key, const Value& value) noexcept;
 /// Enriches a given span instead of the current one.

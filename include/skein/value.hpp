@@ -14,8 +14,8 @@
 //     }
 //
 // after which an `Order` can be passed wherever a `Value` is expected (as an input of a traced
-// callable, in enrich_span, in Span::set). Standard containers, `std::optional`, pairs and maps
-// with string keys work out of the box.
+// callable, in enrich_span, in Span::set). Standard containers of values, `std::optional` and
+// maps with string keys work out of the box; a container of non-values is not a value.
 #pragma once
 
 #include <concepts>
@@ -66,6 +66,10 @@ template <class T>
 concept Optional = requires { typename T::value_type; } &&
                    std::same_as<T, std::optional<typename T::value_type>>;
 
+/// Whether the members or elements of a range are values themselves (defined after Value).
+template <class T>
+constexpr bool elements_are_values();
+
 template <class T>
 constexpr ScalarType scalar_type_of() {
   using U = std::remove_cvref_t<T>;
@@ -111,7 +115,8 @@ class Value {
   template <class T>
     requires(!std::is_convertible_v<const T&, std::string_view> &&
              !std::is_arithmetic_v<T> && !std::same_as<T, Value> && !detail::Optional<T> &&
-             (detail::Opted<T> || std::ranges::input_range<const T>))
+             (detail::Opted<T> ||
+              (std::ranges::input_range<const T> && detail::elements_are_values<T>())))
   Value(const T& object) noexcept  // NOLINT(google-explicit-constructor)
       : kind_(Kind::custom), custom_{&object, &visit<T>, element_type<T>(), is_map<T>()} {}
 
@@ -207,6 +212,22 @@ class Map {
  private:
   std::initializer_list<Field> fields_;
 };
+
+namespace detail {
+// A container of things that are not values is not a value either (so a traced callable skips
+// it instead of failing to compile). A range whose elements are ranges of themselves
+// (std::filesystem::path) is not one.
+template <class T>
+constexpr bool elements_are_values() {
+  if constexpr (MapLike<T>) {
+    return std::is_constructible_v<Value, const typename T::mapped_type&>;
+  } else {
+    using E = std::remove_cvref_t<std::ranges::range_reference_t<const T>>;
+    if constexpr (std::same_as<E, T>) return false;
+    else return std::is_constructible_v<Value, std::ranges::range_reference_t<const T>>;
+  }
+}
+}  // namespace detail
 
 template <class T>
 void Value::visit(const void* object, ValueWriter& w) {
