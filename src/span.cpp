@@ -18,7 +18,41 @@ namespace detail {
 
 namespace {
 SKEIN_HOT_TLS ContextState tl_current;
+
+// Spans that ended while a span or scope started inside them was still current ("out of
+// order", e.g. `s = tracer.span("next")`), each with the context it would have restored. When a
+// later end restores the context of one of them, that span's own saved context is restored
+// instead, so that an ended span (whose record the pipeline now owns) never becomes current
+// again. Rare, so a few slots do; the oldest is forgotten when they are full.
+struct EndedEarly {
+  SpanId span;
+  ContextState saved;
+};
+constexpr std::size_t kEndedEarly = 8;
+SKEIN_HOT_TLS std::size_t tl_ended_early_count = 0;
+SKEIN_HOT_TLS EndedEarly tl_ended_early[kEndedEarly];
+
+void remember_ended_early(SpanId span, const ContextState& saved) noexcept {
+  if (tl_ended_early_count == kEndedEarly) {
+    for (std::size_t i = 1; i < kEndedEarly; ++i) tl_ended_early[i - 1] = tl_ended_early[i];
+    --tl_ended_early_count;
+  }
+  tl_ended_early[tl_ended_early_count++] = EndedEarly{span, saved};
 }
+
+// `next` is about to become current: skip the spans that already ended.
+void skip_ended_early(ContextState& next) noexcept {
+  for (std::size_t i = 0; i < tl_ended_early_count;) {
+    if (tl_ended_early[i].span == next.span) {
+      next = tl_ended_early[i].saved;
+      tl_ended_early[i] = tl_ended_early[--tl_ended_early_count];
+      i = 0;
+    } else {
+      ++i;
+    }
+  }
+}
+}  // namespace
 
 ContextState& tl_state() noexcept { return tl_current; }
 ContextState& current_state() noexcept { return tl_current; }
@@ -87,7 +121,12 @@ void Span::finish() noexcept {
     detail::ContextState& cur = detail::tl_state();
     // Restore only if this span is still the current one (spans may end out of order).
     SpanId mine = r != nullptr ? r->span : own_span_;
-    if (cur.span == mine) cur = saved_;
+    if (cur.span == mine) {
+      cur = saved_;
+      if (detail::tl_ended_early_count != 0) detail::skip_ended_early(cur);
+    } else {
+      detail::remember_ended_early(mine, saved_);
+    }
   }
   if (r != nullptr) {
     r->end_ticks = detail::now_ticks();
@@ -211,7 +250,7 @@ Context Span::context() const noexcept {
 
 Context Context::current() noexcept {
   const detail::ContextState& s = detail::tl_state();
-  if (!s.trace.valid()) return {};
+  if (!s.trace.valid() && s.extras == nullptr) return {};
   return Context(s.trace, s.span, s.flags, s.remote,
                  s.extras != nullptr ? *s.extras : std::shared_ptr<const ContextExtras>());
 }
@@ -240,6 +279,7 @@ Scope::~Scope() {
   cur.remote = saved_remote_;
   cur.extras = saved_extras_;
   cur.record = static_cast<detail::SpanRecord*>(saved_record_);
+  if (detail::tl_ended_early_count != 0) detail::skip_ended_early(cur);
 }
 
 // ---- enrich_span -------------------------------------------------------------------------------

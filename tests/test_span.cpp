@@ -180,6 +180,38 @@ TEST_F(SpanTest, MoveAssigningANewSpanOverALiveOneNeverEnrichesTheEndedOne) {
   }
 }
 
+TEST_F(SpanTest, OutOfOrderEndsOverSeveralLevels) {
+  Collecting c;
+  auto a = c.tracer.span("a");
+  auto b = c.tracer.span("b");
+  auto cc = c.tracer.span("c");
+  a.end();
+  b.end();
+  EXPECT_EQ(skein::Context::current().span_id(), cc.context().span_id());
+  { auto inner = c.tracer.span("inner"); }
+  cc.end();
+  EXPECT_FALSE(skein::Context::current().valid());
+  { auto next = c.tracer.span("next"); }
+  auto spans = c.spans();
+  ASSERT_EQ(spans.size(), 5u);
+  EXPECT_EQ(by_name(spans, "inner").parent_span_id, by_name(spans, "c").span_id);
+  EXPECT_FALSE(by_name(spans, "next").parent_span_id.valid());
+}
+
+TEST_F(SpanTest, SpanEndedInsideAScopeIsNotRestoredByIt) {
+  Collecting c;
+  skein::Context foreign(skein::TraceId{5, 6}, skein::SpanId{7}, skein::trace_flags::sampled);
+  auto a = c.tracer.span("a");
+  {
+    skein::Scope scope(foreign);
+    a.end();
+    EXPECT_EQ(skein::Context::current().span_id(), foreign.span_id());
+  }
+  EXPECT_FALSE(skein::Context::current().valid());
+  EXPECT_FALSE(skein::enrich_span({{"stale", 1}}));
+  EXPECT_EQ(c.spans().size(), 1u);
+}
+
 TEST_F(SpanTest, MoveConstructionTransfersTheSpan) {
   Collecting c;
   {
