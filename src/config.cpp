@@ -169,6 +169,16 @@ FinalizedOptions finalize(const Options& o, Error& error) {
       if (!present) f.resource_attributes.push_back(std::move(kv));
     }
   }
+  // OpenTelemetry: a service.name resource attribute names the service when neither code nor
+  // OTEL_SERVICE_NAME / SKEIN_SERVICE_NAME does; it beats the default (the project).
+  if (!o.service_name && !env(EnvVar::otel_service_name) && !env(EnvVar::skein_service_name)) {
+    for (const auto& [key, value] : f.resource_attributes) {
+      if (key == "service.name" && !value.empty()) {
+        f.service_name = value;
+        break;
+      }
+    }
+  }
 
   if (o.exporter) {
     f.exporter = *o.exporter;
