@@ -224,6 +224,18 @@ FinalizedOptions finalize(const Options& o, Error& error) {
       r.number(ms(o.flush_interval), {EnvVar::skein_flush_interval_ms}, 20, 1, 60000, "flush_interval"));
   f.shutdown_timeout = std::chrono::milliseconds(r.number(
       ms(o.shutdown_timeout), {EnvVar::skein_shutdown_timeout_ms}, 3000, 0, 600000, "shutdown_timeout"));
+  f.baggage_attributes = o.baggage_attributes;
+  if (f.baggage_attributes.empty()) {
+    if (auto e = env(EnvVar::skein_baggage_attributes)) {
+      std::string_view list = *e;
+      while (!list.empty()) {
+        std::size_t comma = list.find(',');
+        std::string key = trim(list.substr(0, comma));
+        if (!key.empty()) f.baggage_attributes.push_back(std::move(key));
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+      }
+    }
+  }
   f.make_default = o.make_default.value_or(true);
   return f;
 }

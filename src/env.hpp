@@ -27,6 +27,7 @@ enum class EnvVar {
   skein_thread_buffer_spans,
   skein_flush_interval_ms,
   skein_shutdown_timeout_ms,
+  skein_baggage_attributes,
   no_color,
 };
 

@@ -6,6 +6,7 @@
 #include "clock.hpp"
 #include "core.hpp"
 #include "ids.hpp"
+#include "propagation_internal.hpp"
 #include "tls.hpp"
 #include "skein/tracer.hpp"
 
@@ -212,6 +213,8 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
       flags = o.parent->flags();
       remote = o.parent->remote();
       if (o.parent->extras()) extras = &o.parent->extras();
+    } else if (o.parent->extras()) {
+      extras = &o.parent->extras();  // baggage that arrived without a valid traceparent
     }
   } else if (!o.new_root && cur.trace.valid()) {
     // Inside an unsampled trace: a no-op handle, nothing else (the decision was made at the root).
@@ -221,6 +224,8 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
     flags = cur.flags;
     remote = cur.remote;
     extras = cur.extras;
+  } else if (!o.new_root) {
+    extras = cur.extras;  // a root under a baggage-only context keeps the baggage
   }
 
   ThreadBuffer* buf = local_buffer();
@@ -271,7 +276,10 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
   r->parent = parent;
   r->flags = flags;
   r->parent_remote = remote;
-  if (extras != nullptr) r->extras = *extras;
+  if (extras != nullptr) {
+    r->extras = *extras;
+    if (!options_.baggage_attributes.empty()) copy_baggage_attributes(*r, options_.baggage_attributes);
+  }
   r->kind = o.kind;
   r->type = o.type;
   r->name = r->arena.copy(name);

@@ -83,6 +83,10 @@ struct Options {
   std::shared_ptr<Sampler> sampler{};
   /// Turns tracing off: every span is a no-op. SKEIN_DISABLED, OTEL_SDK_DISABLED. Default: false.
   std::optional<bool> disabled{};
+  /// Baggage keys copied onto every span as string attributes of the same name, when the span's
+  /// context carries them — e.g. {"request.id", "session.id"} (see skein/propagation.hpp).
+  /// SKEIN_BAGGAGE_ATTRIBUTES (comma-separated). Default: none.
+  std::vector<std::string> baggage_attributes{};
   Limits limits{};
   /// Records each thread may have in flight (started, not yet exported) before new spans are
   /// dropped. SKEIN_THREAD_BUFFER_SPANS. Default: 8192.
@@ -106,6 +110,7 @@ struct FinalizedOptions {
   std::string file_path;
   std::vector<std::shared_ptr<Exporter>> exporters{};
   std::shared_ptr<Sampler> sampler{};
+  std::vector<std::string> baggage_attributes{};
   bool disabled = false;
   std::uint32_t max_attributes = 1024, max_events = 1024, max_links = 128,
                 max_value_length = 65536;
