@@ -174,7 +174,7 @@ class Flattener final : public ValueWriter {
  private:
   void add_array(ScalarType t, const Value* d, std::size_t n) {
     std::vector<Attribute>& vec = r_.target_vector(t_);
-    if (vec.size() >= r_.max_attrs && !r_.make_room(t_)) return;
+    if (vec.size() >= r_.max_attrs && !r_.make_room(t_, path_)) return;
     Arena& a = r_.arena;
     AttrValue value;
     switch (t) {
@@ -239,9 +239,24 @@ void SpanRecord::add_scalar(AttrTarget target, std::string_view prefix, std::str
   add_scalar_stored_key(target, std::string_view(p, n), v);
 }
 
-bool SpanRecord::make_room(AttrTarget target) noexcept {
-  if (target == AttrTarget::span) dedupe_attributes();
-  if (target_vector(target).size() < max_attrs) return true;
+bool SpanRecord::make_room(AttrTarget target, std::string_view key) noexcept {
+  if (target == AttrTarget::span) {
+    dedupe_attributes();
+    if (attrs.size() < max_attrs) return true;
+    // Not a new attribute: the export's dedupe keeps this last value.
+    for (const Attribute& a : attrs) {
+      if (a.key == key) return true;
+    }
+  } else {
+    // Count only the attributes of the event or link being built (they follow the last one).
+    std::size_t begin = 0;
+    if (target == AttrTarget::event && !events.empty()) {
+      begin = events.back().attr_begin + events.back().attr_count;
+    } else if (target == AttrTarget::link && !links.empty()) {
+      begin = links.back().attr_begin + links.back().attr_count;
+    }
+    if (target_vector(target).size() - begin < max_attrs) return true;
+  }
   ++dropped_attrs;
   return false;
 }

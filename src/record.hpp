@@ -126,7 +126,7 @@ struct alignas(64) SpanRecord {
   void add_scalar_stored_key(AttrTarget target, std::string_view stored_key,
                              const Value& value) noexcept {
     std::vector<Attribute>& vec = target_vector(target);
-    if (vec.size() >= max_attrs && !make_room(target)) return;
+    if (vec.size() >= max_attrs && !make_room(target, stored_key)) return;
     AttrValue out;
     switch (value.kind()) {
       case Value::Kind::boolean: out = AttrValue(value.as_bool()); break;
@@ -150,8 +150,10 @@ struct alignas(64) SpanRecord {
   std::vector<Attribute>& target_vector(AttrTarget t) noexcept {
     return t == AttrTarget::span ? attrs : (t == AttrTarget::event ? event_attrs : link_attrs);
   }
-  /// At the attribute limit: dedupes, and counts a drop when still full. True if there is room.
-  bool make_room(AttrTarget target) noexcept;
+  /// At the attribute limit: dedupes, and counts a drop when still full, unless `key` replaces
+  /// an attribute already there (the last value wins). Events and links have the limit each.
+  /// True if there is room.
+  bool make_room(AttrTarget target, std::string_view key) noexcept;
   std::string_view store_cut(std::string_view s) noexcept;
   void push_slow(std::vector<Attribute>& vec, const Attribute& a) noexcept;
   /// Removes earlier duplicates of a key, keeping the last value in the position of the last set.
