@@ -335,10 +335,10 @@ void post_to(Ex& ex, F&& fn) {
   }
 }
 
-/// Starts every task concurrently; the last one to finish resumes the awaiting coroutine.
+/// Starts every task concurrently; the last one to finish resumes the awaiting coroutine. The
+/// state lives in the when_all frame; the awaiter is a copyable handle to it.
 template <class U>
-struct WhenAllAwaiter {
-  using skein_context_aware = void;
+struct WhenAllState {
   std::vector<Task<U>>& tasks;
   std::atomic<std::size_t> pending{0};
   std::coroutine_handle<> awaiting{};
@@ -346,30 +346,45 @@ struct WhenAllAwaiter {
   ContextState saved{};
   bool suspended = false;
 
-  bool await_ready() const noexcept { return tasks.empty(); }
+  static std::coroutine_handle<> child_done(void* arg) noexcept {
+    auto* self = static_cast<WhenAllState*>(arg);
+    if (self->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) return self->awaiting;
+    return std::noop_coroutine();
+  }
+};
+
+template <class U>
+struct WhenAllAwaiter {
+  using skein_context_aware = void;
+  WhenAllState<U>* st;
+
+  bool await_ready() const noexcept { return st->tasks.empty(); }
 
   template <class P>
   bool await_suspend(std::coroutine_handle<P> h) noexcept {
-    awaiting = h;
-    awaiting_promise = &h.promise();
+    WhenAllState<U>& s = *st;
+    s.awaiting = h;
+    s.awaiting_promise = &h.promise();
     ContextState& cur = current_state();
-    saved = cur;
+    s.saved = cur;
     // Siblings run concurrently: they share the awaiting span as parent but never its record.
-    ContextState child_ctx = saved;
+    ContextState child_ctx = s.saved;
     child_ctx.record = nullptr;
-    pending.store(tasks.size() + 1, std::memory_order_relaxed);
-    for (Task<U>& t : tasks) {
+    s.pending.store(s.tasks.size() + 1, std::memory_order_relaxed);
+    for (Task<U>& t : s.tasks) {
       auto& cp = t.handle().promise();
-      cp.on_done = &WhenAllAwaiter::child_done;
-      cp.on_done_arg = this;
+      cp.on_done = &WhenAllState<U>::child_done;
+      cp.on_done_arg = &s;
       cp.outer = child_ctx;
       current_state() = child_ctx;
       t.handle().resume();
     }
-    const ContextState outer = awaiting_promise->outer;
-    suspended = true;
-    if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      suspended = false;
+    const ContextState outer = s.awaiting_promise->outer;
+    const ContextState saved = s.saved;
+    s.suspended = true;
+    // After this decrement another thread may resume the awaiting coroutine: no more frame use.
+    if (s.pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      s.suspended = false;
       current_state() = saved;
       return false;
     }
@@ -377,16 +392,10 @@ struct WhenAllAwaiter {
     return true;
   }
 
-  static std::coroutine_handle<> child_done(void* arg) noexcept {
-    auto* self = static_cast<WhenAllAwaiter*>(arg);
-    if (self->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) return self->awaiting;
-    return std::noop_coroutine();
-  }
-
   void await_resume() noexcept {
     ContextState& cur = current_state();
-    if (suspended) awaiting_promise->outer = cur;
-    cur = saved;
+    if (st->suspended) st->awaiting_promise->outer = cur;
+    cur = st->saved;
   }
 };
 
@@ -459,7 +468,8 @@ inline void spawn(Task<void> task) {
 template <class U>
 Task<std::conditional_t<std::is_void_v<U>, void, std::vector<U>>> when_all(
     std::vector<Task<U>> tasks) {
-  co_await detail::WhenAllAwaiter<U>{tasks};
+  detail::WhenAllState<U> state{tasks};
+  co_await detail::WhenAllAwaiter<U>{&state};
   if constexpr (std::is_void_v<U>) {
     for (Task<U>& t : tasks) Task<U>::take(t.handle());
   } else {
