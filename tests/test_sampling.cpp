@@ -1,0 +1,411 @@
+// Samplers: threshold arithmetic, statistics with fixed seeds, consistency, rules, rate limiting
+// and adaptive convergence on a manual clock, tail sampling, conditional tracing, stats.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "sampling.hpp"
+#include "skein/skein.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string th_text(double p) {
+  char buf[14];
+  std::size_t n = skein::detail::format_threshold(skein::detail::probability_to_threshold(p), buf);
+  return std::string(buf, n);
+}
+
+TEST(SamplingThreshold, MatchesTheSpecificationTable) {
+  // TraceState: Probability Sampling, precision 4 column.
+  EXPECT_EQ(th_text(1.0), "0");
+  EXPECT_EQ(th_text(0.5), "8");
+  EXPECT_EQ(th_text(0.25), "c");
+  EXPECT_EQ(th_text(1.0 / 3), "aaab");
+  EXPECT_EQ(th_text(0.1), "e666");
+  EXPECT_EQ(th_text(0.01), "fd70a");
+  EXPECT_EQ(th_text(0.001), "ffbe77");
+  EXPECT_DOUBLE_EQ(skein::detail::threshold_to_probability(skein::detail::probability_to_threshold(0.25)), 0.25);
+}
+
+TEST(SamplingThreshold, ParsesOtTracestateEntry) {
+  std::string ts = "vendor=x,ot=th:c;rv:0123456789abcd,other=y";
+  EXPECT_EQ(skein::detail::tracestate_th(ts), 0xc0000000000000ULL);
+  EXPECT_EQ(skein::detail::tracestate_rv(ts), 0x0123456789abcdULL);
+  EXPECT_FALSE(skein::detail::tracestate_rv("ot=rv:123").has_value());  // rv needs 14 digits
+  EXPECT_FALSE(skein::detail::tracestate_th("ot=th:C").has_value());    // lowercase only
+  EXPECT_FALSE(skein::detail::tracestate_th("xot=th:c").has_value());
+}
+
+skein::SamplingParams params(std::uint64_t randomness) {
+  skein::SamplingParams p;
+  p.trace_id = {1, randomness};
+  p.randomness = randomness & ((1ULL << 56) - 1);
+  p.name = "root";
+  return p;
+}
+
+TEST(ProbabilitySampler, KeepsTheRequestedFractionWithAFixedSeed) {
+  auto s = skein::probability(0.25);
+  std::mt19937_64 rng(42);
+  const int n = 200000;
+  int kept = 0;
+  for (int i = 0; i < n; ++i) kept += s->should_sample(params(rng())).sample ? 1 : 0;
+  // sigma = sqrt(p(1-p)/n) ~ 0.00097; allow 5 sigma.
+  EXPECT_NEAR(static_cast<double>(kept) / n, 0.25, 0.005);
+}
+
+TEST(ProbabilitySampler, IsConsistentAndNested) {
+  auto a = skein::probability(0.3), b = skein::probability(0.3), low = skein::probability(0.05);
+  std::mt19937_64 rng(7);
+  int low_kept = 0;
+  for (int i = 0; i < 50000; ++i) {
+    auto p = params(rng());
+    bool da = a->should_sample(p).sample;
+    EXPECT_EQ(da, b->should_sample(p).sample);  // same probability: same decision
+    bool dl = low->should_sample(p).sample;
+    if (dl) {
+      ++low_kept;
+      EXPECT_TRUE(da);  // a lower probability keeps a subset
+    }
+  }
+  EXPECT_GT(low_kept, 0);
+}
+
+skein::Tracer make(std::shared_ptr<skein::Sampler> sampler,
+                   std::shared_ptr<skein::InMemoryExporter> mem,
+                   std::vector<std::shared_ptr<skein::Exporter>> extra = {}) {
+  std::vector<std::shared_ptr<skein::Exporter>> exporters = {mem};
+  for (auto& e : extra) exporters.push_back(e);
+  if (!extra.empty()) exporters = extra;
+  return skein::Tracer::init({.project = "sampling-test",
+                              .exporter = skein::ExporterKind::none,
+                              .exporters = exporters,
+                              .sampler = std::move(sampler),
+                              .make_default = false});
+}
+
+TEST(ProbabilitySampler, SampledRootsCarryProbabilityAndTracestate) {
+  auto mem = std::make_shared<skein::InMemoryExporter>();
+  auto t = make(skein::probability(0.25), mem);
+  int made = 0;
+  for (int i = 0; i < 400; ++i) {
+    auto root = t.span("root");
+    auto child = t.span("child");
+    if (root.recording()) {
+      ++made;
+      EXPECT_EQ(root.context().trace_state(), "ot=th:c");
+      EXPECT_TRUE(child.recording());
+    } else {
+      EXPECT_FALSE(child.recording());  // children follow the root
+      EXPECT_TRUE(root.context().valid());
+      EXPECT_FALSE(root.context().sampled());  // context still propagates, unsampled
+    }
+  }
+  ASSERT_TRUE(t.force_flush());
+  auto spans = mem->spans();
+  ASSERT_EQ(spans.size(), static_cast<std::size_t>(2 * made));
+  for (const auto& s : spans) {
+    EXPECT_EQ(s.trace_state, "ot=th:c");
+    if (!s.parent_span_id.valid()) {
+      EXPECT_EQ(s.double_attribute("sampling.probability"), 0.25);
+    } else {
+      EXPECT_EQ(s.attribute("sampling.probability"), nullptr);
+    }
+  }
+  skein::Stats st = t.stats();
+  EXPECT_EQ(st.spans_sampled_roots, static_cast<std::uint64_t>(made));
+  EXPECT_EQ(st.root_decisions(), 400u);
+  EXPECT_NEAR(st.effective_sample_rate(), 0.25, 0.1);
+}
+
+TEST(ParentBased, RemoteParentFlagIsHonouredAndCanBeOverridden) {
+  auto mem = std::make_shared<skein::InMemoryExporter>();
+  skein::TraceId trace{0x1111, 0x2222};
+  skein::Context sampled_parent(trace, skein::SpanId{7}, skein::trace_flags::sampled, true);
+  skein::Context unsampled_parent(trace, skein::SpanId{8}, 0, true);
+  {
+    auto t = make(skein::parent_based(skein::always_off()), mem);
+    EXPECT_TRUE(t.span("a", {.parent = &sampled_parent}).recording());
+    EXPECT_FALSE(t.span("b", {.parent = &unsampled_parent}).recording());
+    EXPECT_FALSE(t.span("root").recording());
+  }
+  {
+    auto t = make(skein::parent_based(skein::always_on(),
+                                      {.remote_parent_sampled = skein::always_off(),
+                                       .remote_parent_not_sampled = skein::always_on()}),
+                  mem);
+    EXPECT_FALSE(t.span("a", {.parent = &sampled_parent}).recording());
+    EXPECT_TRUE(t.span("b", {.parent = &unsampled_parent}).recording());
+  }
+}
+
+TEST(ParentBased, TwoServicesWithTheSameProbabilityAgree) {
+  auto mem = std::make_shared<skein::InMemoryExporter>();
+  auto front = make(skein::probability(0.5), mem);
+  auto back = make(skein::parent_based(skein::probability(0.5),
+                                       {.remote_parent_sampled = skein::probability(0.5),
+                                        .remote_parent_not_sampled = skein::probability(0.5)}),
+                   mem);
+  for (int i = 0; i < 500; ++i) {
+    auto root = front.span("front");
+    skein::Context c = root.context();
+    skein::Context remote(c.trace_id(), c.span_id(), c.flags(), true, c.extras());
+    auto server = back.span("back", {.parent = &remote});
+    EXPECT_EQ(root.recording(), server.recording());
+  }
+}
+
+TEST(RulesSampler, TracesOnlyBetaUsersAndCountsPerRule) {
+  auto mem = std::make_shared<skein::InMemoryExporter>();
+  auto sampler = skein::rules({{.name = "beta",
+                                .attribute = "user.id",
+                                .values = {"u-1", "u-2"},
+                                .sampler = skein::always_on()},
+                               {.name = "health", .span_name = "health*", .sampler = skein::always_off()}},
+                              skein::always_off());
+  auto t = make(sampler, mem);
+  for (const char* user : {"u-1", "u-2", "u-3", "u-1", "u-9"}) {
+    auto s = t.span("request", {.attributes = {{"user.id", user}}});
+  }
+  auto h = t.span("health.check", {.attributes = {{"user.id", "u-1"}}});  // first rule wins
+  h.end();
+  ASSERT_TRUE(t.force_flush());
+  auto spans = mem->spans();
+  ASSERT_EQ(spans.size(), 4u);  // u-1, u-2, u-1, and the health check of u-1
+  for (const auto& s : spans) {
+    auto u = s.string_attribute("user.id");
+    ASSERT_TRUE(u.has_value());
+    EXPECT_TRUE(*u == "u-1" || *u == "u-2");
+  }
+  skein::Stats st = t.stats();
+  bool found = false;
+  for (const auto& r : st.samplers) {
+    if (r.name == "rule:beta") {
+      found = true;
+      EXPECT_EQ(r.seen, 4u);
+      EXPECT_EQ(r.sampled, 4u);
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(RateLimited, HoldsItsRateOnAManualClock) {
+  std::atomic<std::int64_t> now{0};
+  auto s = skein::rate_limited(10, [&] { return now.load(); });
+  int kept = 0;
+  for (int i = 0; i < 100; ++i) kept += s->should_sample(params(i)).sample;
+  EXPECT_EQ(kept, 10);  // a one-second burst
+  now += 500'000'000;   // half a second: five more tokens
+  kept = 0;
+  for (int i = 0; i < 100; ++i) kept += s->should_sample(params(i)).sample;
+  EXPECT_EQ(kept, 5);
+  // Over 10 seconds of 100 requests per second, ~10 per second are kept.
+  kept = 0;
+  for (int sec = 0; sec < 10; ++sec) {
+    for (int i = 0; i < 100; ++i) {
+      now += 10'000'000;
+      kept += s->should_sample(params(i)).sample;
+    }
+  }
+  EXPECT_NEAR(kept, 100, 2);
+  std::vector<skein::SamplerStats> st;
+  s->collect_stats(st);
+  ASSERT_FALSE(st.empty());
+  EXPECT_NEAR(st[0].current_probability, 0.1, 0.02);
+}
+
+// Runs `per_second` roots per second for `seconds`, returns the kept count in the last second.
+int drive(skein::Sampler& s, std::atomic<std::int64_t>& now, std::mt19937_64& rng, int per_second,
+          int seconds) {
+  int last = 0;
+  for (int sec = 0; sec < seconds; ++sec) {
+    last = 0;
+    for (int i = 0; i < per_second; ++i) {
+      now += 1'000'000'000 / per_second;
+      last += s.should_sample(params(rng())).sample;
+    }
+  }
+  return last;
+}
+
+TEST(Adaptive, ConvergesAndHoldsTheTargetThroughATenfoldLoadStep) {
+  std::atomic<std::int64_t> now{0};
+  std::mt19937_64 rng(3);
+  auto s = skein::adaptive({.target_per_second = 100, .clock = [&] { return now.load(); }});
+  int kept = drive(*s, now, rng, 1000, 5);
+  EXPECT_NEAR(kept, 100, 25) << "steady state at 1,000 roots/s";
+  // Load step: ten times more requests. Within 3 seconds the kept rate is back near target.
+  drive(*s, now, rng, 10000, 2);
+  kept = drive(*s, now, rng, 10000, 1);
+  EXPECT_NEAR(kept, 100, 30) << "after a 10x load step";
+  std::vector<skein::SamplerStats> st;
+  s->collect_stats(st);
+  EXPECT_NEAR(st[0].current_probability, 0.01, 0.004);
+}
+
+TEST(Adaptive, NeverGoesBelowItsFloor) {
+  std::atomic<std::int64_t> now{0};
+  std::mt19937_64 rng(5);
+  auto s = skein::adaptive(
+      {.target_per_second = 1, .min_probability = 0.05, .clock = [&] { return now.load(); }});
+  drive(*s, now, rng, 5000, 4);
+  std::vector<skein::SamplerStats> st;
+  s->collect_stats(st);
+  EXPECT_GE(st[0].current_probability, 0.05);
+}
+
+TEST(TailSampling, KeepsErrorsAndSlowTracesDropsTheRest) {
+  auto mem = std::make_shared<skein::InMemoryExporter>();
+  auto tail = skein::make_tail_sampler({.slow_threshold = 30ms, .probability = 0.0}, {mem});
+  auto t = make(nullptr, mem, {tail});
+  {
+    auto ok = t.span("fast-ok");
+    auto child = t.span("child");
+  }
+  {
+    auto bad = t.span("fails");
+    auto child = t.span("child");
+    child.set_status(skein::StatusCode::error, "boom");
+  }
+  {
+    auto slow = t.span("slow");
+    std::this_thread::sleep_for(40ms);
+  }
+  ASSERT_TRUE(t.force_flush());
+  auto spans = mem->spans();
+  std::multiset<std::string> names;
+  for (const auto& s : spans) names.insert(s.name);
+  EXPECT_EQ(names.count("fast-ok"), 0u);
+  EXPECT_EQ(names.count("fails"), 1u);
+  EXPECT_EQ(names.count("child"), 1u);  // the failing trace's child, whole trace kept
+  EXPECT_EQ(names.count("slow"), 1u);
+  EXPECT_EQ(t.stats().dropped_tail_sampling, 2u);
+}
+
+TEST(ConditionalTracing, SpanIfAndTracedWhen) {
+  auto mem = std::make_shared<skein::InMemoryExporter>();
+  auto t = make(nullptr, mem);
+  {
+    auto root = t.span("root");
+    auto skipped = t.span_if(false, "skipped");
+    EXPECT_FALSE(skipped.recording());
+    auto child = t.span("child");  // still a child of root: span_if(false) left the context alone
+    EXPECT_EQ(skein::Context::current().span_id(), child.context().span_id());
+  }
+  bool enabled = false;
+  auto fn = skein::traced(t, "work", [](int x) { return x * 2; },
+                          {.when = [&] { return enabled; }});
+  EXPECT_EQ(fn(2), 4);
+  enabled = true;
+  EXPECT_EQ(fn(3), 6);
+  ASSERT_TRUE(t.force_flush());
+  auto spans = mem->spans();
+  std::multiset<std::string> names;
+  for (const auto& s : spans) names.insert(s.name);
+  EXPECT_EQ(names.count("skipped"), 0u);
+  EXPECT_EQ(names.count("work"), 1u);
+  EXPECT_EQ(names.count("root"), 1u);
+  for (const auto& s : spans) {
+    if (s.name == "child") {
+      for (const auto& r : spans) {
+        if (r.name == "root") EXPECT_EQ(s.parent_span_id, r.span_id);
+      }
+    }
+  }
+}
+
+TEST(Sampling, ConcurrentRootsAreCountedExactly) {
+  auto mem = std::make_shared<skein::InMemoryExporter>();
+  auto sampler = skein::rules({{.attribute = "tier", .values = {"gold"}, .sampler = skein::always_on()}},
+                              skein::adaptive({.target_per_second = 1000}));
+  auto t = make(sampler, mem);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&t, k] {
+      for (int i = 0; i < 2000; ++i) {
+        auto s = t.span("r", {.attributes = {{"tier", (i + k) % 2 == 0 ? "gold" : "free"}}});
+        auto c = t.span("c");
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(t.force_flush());
+  skein::Stats st = t.stats();
+  EXPECT_EQ(st.root_decisions(), 8000u);
+  EXPECT_EQ(mem->size(), 2 * st.spans_sampled_roots);
+  EXPECT_GE(st.spans_sampled_roots, 4000u);  // every gold root
+}
+
+}  // namespace
+
+namespace {
+
+struct EnvGuard {
+  std::vector<std::string> names;
+  void set(const char* n, const char* v) {
+    setenv(n, v, 1);
+    names.emplace_back(n);
+  }
+  ~EnvGuard() {
+    for (auto& n : names) unsetenv(n.c_str());
+  }
+};
+
+TEST(SamplerEnvironment, OtelTracesSamplerSelectsTheSampler) {
+  {
+    EnvGuard env;
+    env.set("OTEL_TRACES_SAMPLER", "parentbased_traceidratio");
+    env.set("OTEL_TRACES_SAMPLER_ARG", "0.25");
+    auto t = skein::Tracer::init({.exporter = skein::ExporterKind::none, .make_default = false});
+    ASSERT_TRUE(t.enabled()) << t.error().message;
+    ASSERT_TRUE(t.options().sampler);
+    EXPECT_EQ(t.options().sampler->description(), "parent_based{probability{0.25}}");
+  }
+  {
+    EnvGuard env;
+    env.set("OTEL_TRACES_SAMPLER", "always_off");
+    auto t = skein::Tracer::init({.exporter = skein::ExporterKind::none, .make_default = false});
+    EXPECT_FALSE(t.span("x").recording());
+  }
+  {
+    EnvGuard env;
+    env.set("SKEIN_SAMPLER", "rate_limited");
+    env.set("SKEIN_SAMPLER_ARG", "5");
+    auto t = skein::Tracer::init({.exporter = skein::ExporterKind::none, .make_default = false});
+    EXPECT_EQ(t.options().sampler->description(), "rate_limited{5/s}");
+  }
+}
+
+TEST(SamplerEnvironment, BadValuesAreAnInitErrorWithAClearMessage) {
+  {
+    EnvGuard env;
+    env.set("OTEL_TRACES_SAMPLER", "sometimes");
+    auto t = skein::Tracer::init({.exporter = skein::ExporterKind::none, .make_default = false});
+    EXPECT_FALSE(t.enabled());
+    EXPECT_EQ(t.error().code, skein::ErrorCode::invalid_environment);
+    EXPECT_NE(t.error().message.find("OTEL_TRACES_SAMPLER"), std::string::npos);
+  }
+  {
+    EnvGuard env;
+    env.set("OTEL_TRACES_SAMPLER", "traceidratio");
+    env.set("OTEL_TRACES_SAMPLER_ARG", "1.5");
+    auto t = skein::Tracer::init({.exporter = skein::ExporterKind::none, .make_default = false});
+    EXPECT_FALSE(t.enabled());
+    EXPECT_NE(t.error().message.find("OTEL_TRACES_SAMPLER_ARG"), std::string::npos);
+  }
+  {  // A sampler given in code wins over the environment.
+    EnvGuard env;
+    env.set("OTEL_TRACES_SAMPLER", "sometimes");
+    auto t = skein::Tracer::init({.exporter = skein::ExporterKind::none,
+                                  .sampler = skein::always_on(),
+                                  .make_default = false});
+    EXPECT_TRUE(t.enabled());
+  }
+}
+
+}  // namespace
