@@ -1,0 +1,96 @@
+#include "collector/writer.hpp"
+
+#include <cstdio>
+
+namespace skein::collector {
+
+Writer::Writer(std::unique_ptr<store::Store> store, store::Retention retention,
+               std::chrono::seconds retention_interval)
+    : store_(std::move(store)), retention_(retention), retention_interval_(retention_interval) {
+  thread_ = std::thread([this] { run(); });
+}
+
+Writer::~Writer() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+std::future<store::WriteResult> Writer::submit(otlp::TracesRequest batch, store::Counters extra) {
+  Job job{std::move(batch), extra, {}};
+  auto f = job.done.get_future();
+  {
+    std::lock_guard lk(mu_);
+    queue_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+  return f;
+}
+
+void Writer::count(const store::Counters& c) {
+  std::lock_guard lk(mu_);
+  pending_.requests += c.requests;
+  pending_.requests_failed += c.requests_failed;
+  pending_.bytes_received += c.bytes_received;
+  pending_.spans_rejected += c.spans_rejected;
+  has_pending_ = true;
+  cv_.notify_one();
+}
+
+void Writer::run() {
+  const bool retain = retention_.max_age_days > 0 || retention_.max_bytes > 0;
+  auto next_retention = std::chrono::steady_clock::now();
+  for (;;) {
+    Job job;
+    bool have_job = false;
+    store::Counters extra;
+    {
+      std::unique_lock lk(mu_);
+      auto wake =
+          retain ? next_retention : std::chrono::steady_clock::now() + std::chrono::hours(1);
+      cv_.wait_until(lk, wake, [&] { return stop_ || !queue_.empty() || has_pending_; });
+      if (!queue_.empty()) {
+        job = std::move(queue_.front());
+        queue_.pop_front();
+        have_job = true;
+      }
+      if (has_pending_) {
+        extra = pending_;
+        pending_ = {};
+        has_pending_ = false;
+      }
+      if (!have_job && stop_ && !retain) {
+        if (extra.requests || extra.requests_failed) store_->add_counters(extra);
+        return;
+      }
+      if (!have_job && stop_) {
+        if (extra.requests || extra.requests_failed) store_->add_counters(extra);
+        return;
+      }
+    }
+    if (have_job) {
+      store::Counters c = job.extra;
+      c.requests += extra.requests;
+      c.requests_failed += extra.requests_failed;
+      c.bytes_received += extra.bytes_received;
+      c.spans_rejected += extra.spans_rejected;
+      job.done.set_value(store_->write(job.batch, c));
+    } else if (extra.requests || extra.requests_failed || extra.spans_rejected) {
+      store_->add_counters(extra);
+    }
+    if (retain && std::chrono::steady_clock::now() >= next_retention) {
+      std::string err;
+      auto n = store_->apply_retention(retention_, &err);
+      if (!err.empty()) std::fprintf(stderr, "skein serve: retention: %s\n", err.c_str());
+      if (n > 0)
+        std::fprintf(stderr, "skein serve: retention deleted %llu spans\n",
+                     static_cast<unsigned long long>(n));
+      next_retention = std::chrono::steady_clock::now() + retention_interval_;
+    }
+  }
+}
+
+}  // namespace skein::collector

@@ -1,0 +1,1014 @@
+// The SQLite store; see store.hpp.
+#include "store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "env.hpp"
+#include "json_writer.hpp"
+
+namespace skein::store {
+
+using otlp::AnyValue;
+using otlp::Attributes;
+
+std::string default_store_path() {
+  using detail::EnvVar;
+  if (auto p = detail::env(EnvVar::skein_store_path)) return *p;
+  if (auto home = detail::env(EnvVar::home)) return *home + "/.skein/skein.db";
+  return "skein.db";
+}
+
+#define SKEIN_BETTER_ROOT "(excluded.root_rank<root_rank OR excluded.root_span_id=root_parent_id)"
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+// Attribute values longer than this are not put in the search index (inputs, outputs, prompts).
+constexpr std::size_t kMaxIndexedValue = 128;
+// span_attrs rows of span `pk` have rowids pk*64 .. pk*64+63: deleting a span's index entries is
+// a rowid range, with no second index.
+constexpr std::int64_t kAttrSlots = 64;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS resources(
+  id INTEGER PRIMARY KEY, attributes TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS spans(
+  id INTEGER PRIMARY KEY,
+  trace_id BLOB NOT NULL, span_id BLOB NOT NULL, parent_span_id BLOB,
+  name TEXT NOT NULL, kind INTEGER NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,
+  status INTEGER NOT NULL, status_message TEXT,
+  service TEXT, session_id TEXT, user_id TEXT, event_type TEXT,
+  resource_id INTEGER, scope_name TEXT, scope_version TEXT, flags INTEGER, trace_state TEXT,
+  attributes TEXT NOT NULL, n_events INTEGER NOT NULL, n_links INTEGER NOT NULL,
+  dropped_attributes INTEGER, dropped_events INTEGER, dropped_links INTEGER);
+CREATE UNIQUE INDEX IF NOT EXISTS spans_by_trace ON spans(trace_id, span_id);
+CREATE INDEX IF NOT EXISTS spans_by_session ON spans(session_id, start_ns)
+  WHERE session_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS events(
+  span_pk INTEGER NOT NULL, seq INTEGER NOT NULL, time_ns INTEGER NOT NULL, name TEXT NOT NULL,
+  attributes TEXT NOT NULL, PRIMARY KEY(span_pk, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS links(
+  span_pk INTEGER NOT NULL, seq INTEGER NOT NULL, trace_id BLOB NOT NULL, span_id BLOB NOT NULL,
+  trace_state TEXT, flags INTEGER, attributes TEXT NOT NULL,
+  PRIMARY KEY(span_pk, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS span_attrs(key TEXT NOT NULL, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS span_attrs_by_kv ON span_attrs(key, value);
+CREATE TABLE IF NOT EXISTS traces(
+  trace_id BLOB PRIMARY KEY, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,
+  span_count INTEGER NOT NULL, error_count INTEGER NOT NULL, root_rank INTEGER NOT NULL,
+  root_span_id BLOB, root_parent_id BLOB, root_name TEXT, service TEXT, session_id TEXT,
+  user_id TEXT);
+CREATE INDEX IF NOT EXISTS traces_by_start ON traces(start_ns);
+CREATE INDEX IF NOT EXISTS traces_by_service ON traces(service, start_ns);
+CREATE INDEX IF NOT EXISTS traces_by_session ON traces(session_id, start_ns)
+  WHERE session_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS traces_by_user ON traces(user_id, start_ns) WHERE user_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS sessions(
+  session_id TEXT PRIMARY KEY, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,
+  span_count INTEGER NOT NULL, error_count INTEGER NOT NULL, service TEXT, user_id TEXT);
+CREATE INDEX IF NOT EXISTS sessions_by_end ON sessions(end_ns);
+CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+)sql";
+
+// A prepared statement, reset after each use.
+class Stmt {
+ public:
+  Stmt() = default;
+  Stmt(sqlite3* db, const char* sql, std::string& error) {
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr) != SQLITE_OK) {
+      error = std::string(sqlite3_errmsg(db)) + " in: " + sql;
+      s_ = nullptr;
+    }
+  }
+  Stmt(Stmt&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  Stmt& operator=(Stmt&& o) noexcept {
+    std::swap(s_, o.s_);
+    return *this;
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  explicit operator bool() const noexcept { return s_ != nullptr; }
+  sqlite3_stmt* get() const noexcept { return s_; }
+
+  Stmt& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Stmt& bind_u(int i, std::uint64_t v) { return bind(i, static_cast<std::int64_t>(v)); }
+  Stmt& bind_text(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
+  Stmt& bind_text_or_null(int i, std::string_view v) {
+    if (v.empty()) {
+      sqlite3_bind_null(s_, i);
+      return *this;
+    }
+    return bind_text(i, v);
+  }
+  Stmt& bind_blob(int i, const void* p, std::size_t n) {
+    sqlite3_bind_blob(s_, i, p, static_cast<int>(n), SQLITE_STATIC);
+    return *this;
+  }
+  Stmt& bind_null(int i) {
+    sqlite3_bind_null(s_, i);
+    return *this;
+  }
+  int step() { return sqlite3_step(s_); }
+  /// Runs to completion and resets; true on success.
+  bool run() {
+    int rc = sqlite3_step(s_);
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW;
+  }
+  void reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+std::string column_text(sqlite3_stmt* st, int i) {
+  const auto* p = sqlite3_column_text(st, i);
+  return p ? std::string(reinterpret_cast<const char*>(p),
+                         static_cast<std::size_t>(sqlite3_column_bytes(st, i)))
+           : std::string();
+}
+std::string column_hex(sqlite3_stmt* st, int i) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto* p = static_cast<const unsigned char*>(sqlite3_column_blob(st, i));
+  int n = sqlite3_column_bytes(st, i);
+  std::string out;
+  out.reserve(static_cast<std::size_t>(n) * 2);
+  for (int k = 0; k < n; ++k) {
+    out += kHex[p[k] >> 4];
+    out += kHex[p[k] & 15];
+  }
+  return out;
+}
+std::uint64_t column_u(sqlite3_stmt* st, int i) {
+  return static_cast<std::uint64_t>(sqlite3_column_int64(st, i));
+}
+
+std::uint64_t now_ns() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// Big-endian bytes of an id, as stored.
+struct IdBytes {
+  unsigned char b[16];
+  std::size_t n;
+  const void* data() const noexcept { return b; }
+};
+void put64(unsigned char* p, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i, v >>= 8) p[i] = static_cast<unsigned char>(v & 0xff);
+}
+IdBytes bytes_of(const TraceId& t) {
+  IdBytes r{{}, 16};
+  put64(r.b, t.hi);
+  put64(r.b + 8, t.lo);
+  return r;
+}
+IdBytes bytes_of(const SpanId& s) {
+  IdBytes r{{}, 8};
+  put64(r.b, s.value);
+  return r;
+}
+
+const AnyValue* find_attr(const Attributes& attrs, std::string_view key) {
+  // Last value wins, as in the JSON object.
+  for (auto it = attrs.rbegin(); it != attrs.rend(); ++it)
+    if (it->key == key) return &it->value;
+  return nullptr;
+}
+
+// A string for a derived column (session id, user id...) from the first key present.
+std::string pick(const Attributes& attrs, std::initializer_list<std::string_view> keys) {
+  for (auto k : keys) {
+    const AnyValue* v = find_attr(attrs, k);
+    if (!v) continue;
+    if (v->type == AnyValue::Type::string && !v->string_value.empty()) return v->string_value;
+    if (v->type == AnyValue::Type::int64) return std::to_string(v->int_value);
+  }
+  return {};
+}
+
+const std::initializer_list<std::string_view> kSessionKeys = {"honeyhive.session_id", "session.id",
+                                                              "honeyhive_session_id"};
+const std::initializer_list<std::string_view> kUserKeys = {"honeyhive_user_properties.user_id",
+                                                           "user.id", "enduser.id"};
+
+// The text an attribute is indexed under, when it is short and scalar.
+bool index_text(const AnyValue& v, std::string& out) {
+  switch (v.type) {
+    case AnyValue::Type::string:
+      if (v.string_value.size() > kMaxIndexedValue) return false;
+      out = v.string_value;
+      return true;
+    case AnyValue::Type::int64: out = std::to_string(v.int_value); return true;
+    case AnyValue::Type::boolean: out = v.bool_value ? "true" : "false"; return true;
+    default: return false;
+  }
+}
+
+struct TraceAgg {
+  std::uint64_t start = UINT64_MAX, end = 0, count = 0, errors = 0;
+  std::int64_t root_rank = INT64_MAX;
+  SpanId root_span{}, root_parent{};
+  std::string root_name, service, session, user;
+};
+struct SessionAgg {
+  std::uint64_t start = UINT64_MAX, end = 0, count = 0, errors = 0;
+  std::string service, user;
+};
+
+struct IdHash {
+  std::size_t operator()(const TraceId& t) const noexcept {
+    return static_cast<std::size_t>(t.lo ^ (t.hi * 0x9E3779B97F4A7C15ULL));
+  }
+};
+
+}  // namespace
+
+struct Store::Statements {
+  Stmt insert_span, insert_event, insert_link, insert_attr, upsert_trace, upsert_session,
+      add_counter, resource_lookup, resource_insert;
+};
+
+std::unique_ptr<Store> Store::open(const std::string& path, Mode mode, std::string& error) {
+  std::unique_ptr<Store> s(new Store());
+  s->path_ = path;
+  int flags = SQLITE_OPEN_NOMUTEX;
+  if (mode == Mode::read_only) {
+    flags |= SQLITE_OPEN_READONLY;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+      error = "no store at " + path +
+              " (start `skein serve`, or run a program traced with skein, to create it)";
+      return nullptr;
+    }
+  } else {
+    flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    auto parent = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  }
+  if (sqlite3_open_v2(path.c_str(), &s->db_, flags, nullptr) != SQLITE_OK) {
+    error = "cannot open " + path + ": " + (s->db_ ? sqlite3_errmsg(s->db_) : "out of memory");
+    return nullptr;
+  }
+  sqlite3_busy_timeout(s->db_, 10000);
+  s->exec("PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;",
+          nullptr);
+  if (mode == Mode::read_write && !s->init_schema(error)) return nullptr;
+  return s;
+}
+
+Store::~Store() {
+  st_.reset();
+  if (db_) sqlite3_close_v2(db_);
+}
+
+bool Store::exec(const char* sql, std::string* error) {
+  char* msg = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+    if (error) *error = msg ? msg : "sqlite error";
+    sqlite3_free(msg);
+    return false;
+  }
+  return true;
+}
+
+bool Store::init_schema(std::string& error) {
+  // auto_vacuum must be chosen before the first table exists; it lets retention shrink the file.
+  if (!exec("PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+            " PRAGMA journal_size_limit=67108864;",
+            &error))
+    return false;
+  if (!exec("BEGIN IMMEDIATE", &error)) return false;
+  if (!exec(kSchema, &error)) {
+    exec("ROLLBACK", nullptr);
+    return false;
+  }
+  exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str(), nullptr);
+  if (!exec("COMMIT", &error)) return false;
+
+  st_ = std::make_unique<Statements>();
+  auto& t = *st_;
+  t.insert_span =
+      Stmt(db_,
+           "INSERT INTO spans(trace_id,span_id,parent_span_id,name,kind,start_ns,end_ns,"
+           "status,status_message,service,session_id,user_id,event_type,resource_id,"
+           "scope_name,scope_version,flags,trace_state,attributes,n_events,n_links,"
+           "dropped_attributes,dropped_events,dropped_links) VALUES(?1,?2,?3,?4,?5,?6,"
+           "?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24) "
+           "ON CONFLICT(trace_id,span_id) DO NOTHING",
+           error);
+  t.insert_event = Stmt(db_,
+                        "INSERT OR REPLACE INTO events(span_pk,seq,time_ns,name,attributes) "
+                        "VALUES(?1,?2,?3,?4,?5)",
+                        error);
+  t.insert_link =
+      Stmt(db_,
+           "INSERT OR REPLACE INTO links(span_pk,seq,trace_id,span_id,trace_state,flags,"
+           "attributes) VALUES(?1,?2,?3,?4,?5,?6,?7)",
+           error);
+  t.insert_attr =
+      Stmt(db_, "INSERT OR REPLACE INTO span_attrs(rowid,key,value) VALUES(?1,?2,?3)", error);
+  t.upsert_trace = Stmt(
+      db_,
+      "INSERT INTO traces(trace_id,start_ns,end_ns,span_count,error_count,root_rank,root_span_id,"
+      "root_name,service,session_id,user_id,root_parent_id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,"
+      "?11,?12) ON CONFLICT(trace_id) DO UPDATE SET start_ns=min(start_ns,excluded.start_ns),"
+      "end_ns=max(end_ns,excluded.end_ns),span_count=span_count+excluded.span_count,"
+      "error_count=error_count+excluded.error_count,"
+      // The batch's root candidate wins when it is earlier in rank, or the parent of the root so
+      // far.
+      "root_span_id=CASE WHEN " SKEIN_BETTER_ROOT
+      " THEN excluded.root_span_id ELSE root_span_id END,"
+      "root_parent_id=CASE WHEN " SKEIN_BETTER_ROOT
+      " THEN excluded.root_parent_id ELSE "
+      "root_parent_id END,"
+      "root_name=CASE WHEN " SKEIN_BETTER_ROOT
+      " THEN excluded.root_name ELSE root_name END,"
+      "service=CASE WHEN " SKEIN_BETTER_ROOT
+      " THEN excluded.service ELSE service END,"
+      "root_rank=CASE WHEN " SKEIN_BETTER_ROOT
+      " THEN excluded.root_rank ELSE root_rank END,"
+      "session_id=coalesce(session_id,excluded.session_id),"
+      "user_id=coalesce(user_id,excluded.user_id)",
+      error);
+  t.upsert_session = Stmt(
+      db_,
+      "INSERT INTO sessions(session_id,start_ns,end_ns,span_count,error_count,service,user_id) "
+      "VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(session_id) DO UPDATE SET "
+      "start_ns=min(start_ns,excluded.start_ns),end_ns=max(end_ns,excluded.end_ns),"
+      "span_count=span_count+excluded.span_count,error_count=error_count+excluded.error_count,"
+      "service=coalesce(service,excluded.service),user_id=coalesce(user_id,excluded.user_id)",
+      error);
+  t.add_counter = Stmt(db_,
+                       "INSERT INTO counters(name,value) VALUES(?1,?2) ON CONFLICT(name) DO UPDATE "
+                       "SET value=value+excluded.value",
+                       error);
+  t.resource_lookup = Stmt(db_, "SELECT id FROM resources WHERE attributes=?1", error);
+  t.resource_insert = Stmt(db_, "INSERT INTO resources(attributes) VALUES(?1)", error);
+  return error.empty();
+}
+
+std::int64_t Store::resource_id(const std::string& json) {
+  for (const auto& [k, id] : resource_cache_)
+    if (k == json) return id;
+  std::int64_t id = 0;
+  auto& look = st_->resource_lookup;
+  look.bind_text(1, json);
+  if (look.step() == SQLITE_ROW) id = sqlite3_column_int64(look.get(), 0);
+  look.reset();
+  if (id == 0) {
+    st_->resource_insert.bind_text(1, json).run();
+    id = sqlite3_last_insert_rowid(db_);
+  }
+  if (resource_cache_.size() >= 64) resource_cache_.erase(resource_cache_.begin());
+  resource_cache_.emplace_back(json, id);
+  return id;
+}
+
+namespace {
+
+bool add_counters_stmt(Stmt& add, const Counters& c) {
+  const std::pair<const char*, std::uint64_t> items[] = {
+      {"requests", c.requests},
+      {"requests_failed", c.requests_failed},
+      {"spans_accepted", c.spans_accepted},
+      {"spans_rejected", c.spans_rejected},
+      {"bytes_received", c.bytes_received},
+      {"spans_deleted", c.spans_deleted},
+  };
+  for (const auto& [name, v] : items) {
+    if (v == 0) continue;
+    if (!add.bind_text(1, name).bind_u(2, v).run()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool Store::add_counters(const Counters& extra, std::string* error) {
+  if (!st_) {
+    if (error) *error = "store is read-only";
+    return false;
+  }
+  if (!add_counters_stmt(st_->add_counter, extra)) {
+    if (error) *error = sqlite3_errmsg(db_);
+    return false;
+  }
+  return true;
+}
+
+WriteResult Store::write(const otlp::TracesRequest& batch, const Counters& extra) {
+  WriteResult res;
+  if (!st_) {
+    res.error = "store is read-only";
+    return res;
+  }
+  if (!exec("BEGIN IMMEDIATE", &res.error)) return res;
+  auto fail = [&](const char* what) {
+    res.error = std::string(what) + ": " + sqlite3_errmsg(db_);
+    exec("ROLLBACK", nullptr);
+    res.accepted = 0;
+    return res;
+  };
+
+  std::unordered_map<TraceId, TraceAgg, IdHash> traces;
+  std::unordered_set<std::uint64_t> in_batch;  // span ids (any trace: collisions are harmless)
+  for (const auto& rs : batch.resource_spans)
+    for (const auto& ss : rs.scope_spans)
+      for (const auto& sp : ss.spans) in_batch.insert(sp.span_id.value);
+  std::unordered_map<std::string, SessionAgg> sessions;
+  std::string attrs_json, scratch, index_value;
+  auto& t = *st_;
+  std::size_t span_index = 0;
+
+  for (const auto& rs : batch.resource_spans) {
+    const Attributes& rattrs = rs.resource.attributes;
+    std::string resource_json;
+    json_attributes(resource_json, rattrs);
+    const std::int64_t rid = resource_id(resource_json);
+    const std::string service = pick(rattrs, {"service.name"});
+    const std::string res_session = pick(rattrs, kSessionKeys);
+    const std::string res_user = pick(rattrs, kUserKeys);
+    for (const auto& ss : rs.scope_spans) {
+      for (const auto& sp : ss.spans) {
+        ++span_index;
+        if (!sp.trace_id.valid() || !sp.span_id.valid()) {
+          if (res.rejected++ == 0)
+            res.reject_message = "span " + std::to_string(span_index) + " (\"" + sp.name +
+                                 "\"): trace_id and span_id must be non-zero";
+          continue;
+        }
+        std::string session = pick(sp.attributes, kSessionKeys);
+        if (session.empty()) session = res_session;
+        std::string user = pick(sp.attributes, kUserKeys);
+        if (user.empty()) user = res_user;
+        std::string event_type = pick(sp.attributes, {"honeyhive_event_type"});
+        if (event_type.empty()) {
+          event_type = pick(sp.attributes, {"openinference.span.kind"});
+          std::transform(event_type.begin(), event_type.end(), event_type.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        }
+        attrs_json.clear();
+        json_attributes(attrs_json, sp.attributes);
+        const bool root = !sp.parent_span_id.valid();
+        const std::uint64_t start = sp.start_time_unix_nano;
+        const std::uint64_t end = std::max(sp.end_time_unix_nano, start);
+        const auto tid = bytes_of(sp.trace_id), sid = bytes_of(sp.span_id),
+                   pid = bytes_of(sp.parent_span_id);
+
+        auto& ins = t.insert_span;
+        ins.bind_blob(1, tid.data(), 16).bind_blob(2, sid.data(), 8);
+        if (root)
+          ins.bind_null(3);
+        else
+          ins.bind_blob(3, pid.data(), 8);
+        ins.bind_text(4, sp.name)
+            .bind(5, sp.kind)
+            .bind_u(6, start)
+            .bind_u(7, end)
+            .bind(8, sp.status.code)
+            .bind_text_or_null(9, sp.status.message)
+            .bind_text_or_null(10, service)
+            .bind_text_or_null(11, session)
+            .bind_text_or_null(12, user)
+            .bind_text_or_null(13, event_type)
+            .bind(14, rid)
+            .bind_text_or_null(15, ss.scope.name)
+            .bind_text_or_null(16, ss.scope.version)
+            .bind(17, sp.flags)
+            .bind_text_or_null(18, sp.trace_state)
+            .bind_text(19, attrs_json)
+            .bind(20, static_cast<std::int64_t>(sp.events.size()))
+            .bind(21, static_cast<std::int64_t>(sp.links.size()))
+            .bind(22, sp.dropped_attributes_count)
+            .bind(23, sp.dropped_events_count)
+            .bind(24, sp.dropped_links_count);
+        if (!ins.run()) return fail("insert span");
+        ++res.accepted;
+        if (sqlite3_changes(db_) == 0) continue;  // already stored: a client's retry
+        const std::int64_t pk = sqlite3_last_insert_rowid(db_);
+
+        std::int64_t slot = 0;
+        for (const auto& kv : sp.attributes) {
+          if (slot >= kAttrSlots) break;
+          if (!index_text(kv.value, index_value)) continue;
+          if (!t.insert_attr.bind(1, pk * kAttrSlots + slot++)
+                   .bind_text(2, kv.key)
+                   .bind_text(3, index_value)
+                   .run())
+            return fail("insert attribute");
+        }
+        std::int64_t seq = 0;
+        for (const auto& ev : sp.events) {
+          scratch.clear();
+          json_attributes(scratch, ev.attributes);
+          if (!t.insert_event.bind(1, pk)
+                   .bind(2, seq++)
+                   .bind_u(3, ev.time_unix_nano)
+                   .bind_text(4, ev.name)
+                   .bind_text(5, scratch)
+                   .run())
+            return fail("insert event");
+        }
+        seq = 0;
+        for (const auto& ln : sp.links) {
+          scratch.clear();
+          json_attributes(scratch, ln.attributes);
+          const auto ltid = bytes_of(ln.trace_id), lsid = bytes_of(ln.span_id);
+          if (!t.insert_link.bind(1, pk)
+                   .bind(2, seq++)
+                   .bind_blob(3, ltid.data(), 16)
+                   .bind_blob(4, lsid.data(), 8)
+                   .bind_text_or_null(5, ln.trace_state)
+                   .bind(6, ln.flags)
+                   .bind_text(7, scratch)
+                   .run())
+            return fail("insert link");
+        }
+
+        auto& tr = traces[sp.trace_id];
+        tr.start = std::min(tr.start, start);
+        tr.end = std::max(tr.end, end);
+        ++tr.count;
+        if (sp.status.code == 2) ++tr.errors;
+        // Root candidates: a span without parent, then one whose parent is not in this batch,
+        // then the rest; earliest first.
+        const std::int64_t cls = root ? 0 : in_batch.count(sp.parent_span_id.value) ? 2 : 1;
+        const std::int64_t rank = (cls << 60) + static_cast<std::int64_t>(start >> 3);
+        if (rank < tr.root_rank) {
+          tr.root_rank = rank;
+          tr.root_span = sp.span_id;
+          tr.root_parent = sp.parent_span_id;
+          tr.root_name = sp.name;
+          tr.service = service;
+        }
+        if (tr.session.empty()) tr.session = session;
+        if (tr.user.empty()) tr.user = user;
+        if (!session.empty()) {
+          auto& se = sessions[session];
+          se.start = std::min(se.start, start);
+          se.end = std::max(se.end, end);
+          ++se.count;
+          if (sp.status.code == 2) ++se.errors;
+          if (se.service.empty()) se.service = service;
+          if (se.user.empty()) se.user = user;
+        }
+      }
+    }
+  }
+
+  for (const auto& [id, tr] : traces) {
+    const auto tid = bytes_of(id), rid = bytes_of(tr.root_span), ppid = bytes_of(tr.root_parent);
+    if (!t.upsert_trace.bind_blob(1, tid.data(), 16)
+             .bind_u(2, tr.start)
+             .bind_u(3, tr.end)
+             .bind_u(4, tr.count)
+             .bind_u(5, tr.errors)
+             .bind(6, tr.root_rank)
+             .bind_blob(7, rid.data(), 8)
+             .bind_text(8, tr.root_name)
+             .bind_text_or_null(9, tr.service)
+             .bind_text_or_null(10, tr.session)
+             .bind_text_or_null(11, tr.user)
+             .bind_blob(12, ppid.data(), 8)
+             .run())
+      return fail("update trace");
+  }
+  for (const auto& [id, se] : sessions) {
+    if (!t.upsert_session.bind_text(1, id)
+             .bind_u(2, se.start)
+             .bind_u(3, se.end)
+             .bind_u(4, se.count)
+             .bind_u(5, se.errors)
+             .bind_text_or_null(6, se.service)
+             .bind_text_or_null(7, se.user)
+             .run())
+      return fail("update session");
+  }
+  Counters c = extra;
+  c.spans_accepted += res.accepted;
+  c.spans_rejected += res.rejected;
+  if (!add_counters_stmt(t.add_counter, c)) return fail("update counters");
+  if (!exec("COMMIT", &res.error)) {
+    exec("ROLLBACK", nullptr);
+    res.accepted = 0;
+    return res;
+  }
+  res.ok = true;
+  return res;
+}
+
+bool Store::delete_trace_ids(const std::vector<std::string>& blobs, std::uint64_t& spans_deleted) {
+  std::string err;
+  Stmt span_ids(db_, "SELECT id FROM spans WHERE trace_id=?1", err);
+  Stmt del_events(db_, "DELETE FROM events WHERE span_pk=?1", err);
+  Stmt del_links(db_, "DELETE FROM links WHERE span_pk=?1", err);
+  Stmt del_attrs(db_, "DELETE FROM span_attrs WHERE rowid BETWEEN ?1 AND ?2", err);
+  Stmt del_spans(db_, "DELETE FROM spans WHERE trace_id=?1", err);
+  Stmt del_trace(db_, "DELETE FROM traces WHERE trace_id=?1", err);
+  if (!err.empty()) return false;
+  std::vector<std::int64_t> pks;
+  for (const auto& b : blobs) {
+    pks.clear();
+    span_ids.bind_blob(1, b.data(), b.size());
+    while (span_ids.step() == SQLITE_ROW) pks.push_back(sqlite3_column_int64(span_ids.get(), 0));
+    span_ids.reset();
+    for (auto pk : pks) {
+      del_events.bind(1, pk).run();
+      del_links.bind(1, pk).run();
+      del_attrs.bind(1, pk * kAttrSlots).bind(2, pk * kAttrSlots + kAttrSlots - 1).run();
+    }
+    del_spans.bind_blob(1, b.data(), b.size()).run();
+    del_trace.bind_blob(1, b.data(), b.size()).run();
+    spans_deleted += pks.size();
+  }
+  return true;
+}
+
+std::uint64_t Store::apply_retention(const Retention& r, std::string* error) {
+  if (!st_) return 0;
+  std::uint64_t deleted = 0;
+  std::string err;
+  auto oldest = [&](std::uint64_t cutoff, std::vector<std::string>& out) {
+    out.clear();
+    Stmt q(db_,
+           cutoff ? "SELECT trace_id FROM traces WHERE start_ns<?1 ORDER BY start_ns LIMIT 500"
+                  : "SELECT trace_id FROM traces ORDER BY start_ns LIMIT 200",
+           err);
+    if (!q) return;
+    if (cutoff) q.bind_u(1, cutoff);
+    while (q.step() == SQLITE_ROW) {
+      const auto* p = static_cast<const char*>(sqlite3_column_blob(q.get(), 0));
+      out.emplace_back(p, static_cast<std::size_t>(sqlite3_column_bytes(q.get(), 0)));
+    }
+  };
+  auto used_bytes = [&]() -> std::uint64_t {
+    Stmt q(db_,
+           "SELECT (SELECT page_count FROM pragma_page_count())-(SELECT freelist_count FROM "
+           "pragma_freelist_count()), (SELECT page_size FROM pragma_page_size())",
+           err);
+    if (!q || q.step() != SQLITE_ROW) return 0;
+    return column_u(q.get(), 0) * column_u(q.get(), 1);
+  };
+  std::vector<std::string> ids;
+  auto delete_batch = [&]() {
+    if (!exec("BEGIN IMMEDIATE", &err)) return false;
+    std::uint64_t n = 0;
+    bool ok = delete_trace_ids(ids, n);
+    Counters c;
+    c.spans_deleted = n;
+    ok = ok && add_counters_stmt(st_->add_counter, c);
+    if (!ok || !exec("COMMIT", &err)) {
+      exec("ROLLBACK", nullptr);
+      return false;
+    }
+    deleted += n;
+    return true;
+  };
+  if (r.max_age_days > 0) {
+    const std::uint64_t cutoff =
+        now_ns() - std::uint64_t{r.max_age_days} * 86400ULL * 1000000000ULL;
+    for (oldest(cutoff, ids); !ids.empty(); oldest(cutoff, ids))
+      if (!delete_batch()) break;
+    exec(("DELETE FROM sessions WHERE end_ns<" + std::to_string(cutoff)).c_str(), nullptr);
+  }
+  if (r.max_bytes > 0 && used_bytes() > r.max_bytes) {
+    // Down to 90% so that retention does not run at every batch.
+    const std::uint64_t target = r.max_bytes / 10 * 9;
+    for (int guard = 0; guard < 100000 && used_bytes() > target; ++guard) {
+      oldest(0, ids);
+      if (ids.empty() || !delete_batch()) break;
+    }
+    exec(
+        "DELETE FROM sessions WHERE NOT EXISTS (SELECT 1 FROM spans WHERE "
+        "spans.session_id=sessions.session_id)",
+        nullptr);
+  }
+  if (deleted > 0) {
+    exec("PRAGMA incremental_vacuum", nullptr);
+    exec("PRAGMA wal_checkpoint(TRUNCATE)", nullptr);
+  }
+  if (error && !err.empty()) *error = err;
+  return deleted;
+}
+
+// ---- reading -----------------------------------------------------------------------------------
+
+std::vector<TraceSummary> Store::list_traces(const TraceFilter& f, std::string* error) {
+  std::string sql =
+      "SELECT trace_id,root_span_id,root_name,service,session_id,user_id,start_ns,end_ns,"
+      "span_count,error_count,root_rank FROM traces t WHERE 1";
+  std::vector<std::pair<int, std::string>> texts;  // bind index -> text
+  std::vector<std::pair<int, std::int64_t>> ints;
+  int n = 0;
+  auto text = [&](std::string v) {
+    texts.emplace_back(++n, std::move(v));
+    return "?" + std::to_string(n);
+  };
+  auto num = [&](std::uint64_t v) {
+    ints.emplace_back(++n, static_cast<std::int64_t>(v));
+    return "?" + std::to_string(n);
+  };
+  if (!f.service.empty()) sql += " AND service=" + text(f.service);
+  if (!f.session.empty()) sql += " AND session_id=" + text(f.session);
+  if (!f.user.empty()) sql += " AND user_id=" + text(f.user);
+  if (f.status == "error") sql += " AND error_count>0";
+  if (f.status == "ok" || f.status == "unset") sql += " AND error_count=0";
+  if (f.min_duration_ns) sql += " AND end_ns-start_ns>=" + num(f.min_duration_ns);
+  if (f.since_ns) sql += " AND start_ns>=" + num(f.since_ns);
+  if (f.until_ns) sql += " AND start_ns<" + num(f.until_ns);
+  if (f.before_ns) sql += " AND start_ns<" + num(f.before_ns);
+  if (!f.search.empty()) {
+    auto eq = f.search.find('=');
+    if (eq != std::string::npos && eq > 0) {
+      sql += " AND trace_id IN (SELECT s.trace_id FROM span_attrs a JOIN spans s ON s.id=a.rowid/" +
+             std::to_string(kAttrSlots) + " WHERE a.key=" + text(f.search.substr(0, eq)) +
+             " AND a.value=" + text(f.search.substr(eq + 1)) + ")";
+    } else {
+      std::string like = "%";
+      for (char c : f.search) {
+        if (c == '%' || c == '_' || c == '\\') like += '\\';
+        like += c;
+      }
+      like += '%';
+      const std::string p = text(like);
+      sql += " AND (root_name LIKE " + p + " ESCAPE '\\' OR service LIKE " + p +
+             " ESCAPE '\\' OR session_id LIKE " + p + " ESCAPE '\\' OR user_id LIKE " + p +
+             " ESCAPE '\\' OR hex(trace_id) LIKE upper(" + p +
+             ") ESCAPE '\\' OR EXISTS (SELECT 1 FROM spans s WHERE s.trace_id=t.trace_id AND "
+             "(s.name LIKE " +
+             p + " ESCAPE '\\' OR s.attributes LIKE " + p + " ESCAPE '\\')))";
+    }
+  }
+  sql += " ORDER BY start_ns DESC LIMIT " +
+         std::to_string(std::clamp<std::uint32_t>(f.limit, 1, 10000));
+  std::string err;
+  Stmt q(db_, sql.c_str(), err);
+  std::vector<TraceSummary> out;
+  if (!q) {
+    if (error) *error = err;
+    return out;
+  }
+  for (const auto& [i, v] : texts)
+    sqlite3_bind_text(q.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  for (const auto& [i, v] : ints) q.bind(i, v);
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    auto* st = q.get();
+    TraceSummary t;
+    t.trace_id = column_hex(st, 0);
+    t.root_span_id = column_hex(st, 1);
+    t.root_name = column_text(st, 2);
+    t.service = column_text(st, 3);
+    t.session_id = column_text(st, 4);
+    t.user_id = column_text(st, 5);
+    t.start_ns = column_u(st, 6);
+    t.end_ns = column_u(st, 7);
+    t.span_count = column_u(st, 8);
+    t.error_count = column_u(st, 9);
+    t.has_true_root = sqlite3_column_int64(st, 10) < (std::int64_t{1} << 60);
+    out.push_back(std::move(t));
+  }
+  if (rc != SQLITE_DONE && error) *error = sqlite3_errmsg(db_);
+  return out;
+}
+
+namespace {
+constexpr const char* kSpanColumns =
+    "SELECT s.id,s.trace_id,s.span_id,s.parent_span_id,s.name,s.kind,s.start_ns,s.end_ns,s.status,"
+    "s.status_message,s.service,s.session_id,s.user_id,s.event_type,s.scope_name,s.scope_version,"
+    "s.flags,s.trace_state,s.attributes,s.n_events,s.n_links,s.dropped_attributes,"
+    "s.dropped_events,s.dropped_links,r.attributes FROM spans s LEFT JOIN resources r ON "
+    "r.id=s.resource_id ";
+}
+
+std::vector<StoredSpan> Store::read_spans(sqlite3_stmt* st) {
+  std::vector<StoredSpan> out;
+  std::string err;
+  Stmt events(db_, "SELECT time_ns,name,attributes FROM events WHERE span_pk=?1 ORDER BY seq", err);
+  Stmt links(db_,
+             "SELECT trace_id,span_id,trace_state,flags,attributes FROM links WHERE span_pk=?1 "
+             "ORDER BY seq",
+             err);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    StoredSpan s;
+    const std::int64_t pk = sqlite3_column_int64(st, 0);
+    s.trace_id = column_hex(st, 1);
+    s.span_id = column_hex(st, 2);
+    s.parent_span_id = column_hex(st, 3);
+    s.name = column_text(st, 4);
+    s.kind = sqlite3_column_int(st, 5);
+    s.start_ns = column_u(st, 6);
+    s.end_ns = column_u(st, 7);
+    s.status = sqlite3_column_int(st, 8);
+    s.status_message = column_text(st, 9);
+    s.service = column_text(st, 10);
+    s.session_id = column_text(st, 11);
+    s.user_id = column_text(st, 12);
+    s.event_type = column_text(st, 13);
+    s.scope_name = column_text(st, 14);
+    s.scope_version = column_text(st, 15);
+    s.flags = static_cast<std::uint32_t>(sqlite3_column_int64(st, 16));
+    s.trace_state = column_text(st, 17);
+    s.attributes_json = column_text(st, 18);
+    const auto n_events = sqlite3_column_int64(st, 19);
+    const auto n_links = sqlite3_column_int64(st, 20);
+    s.dropped_attributes = static_cast<std::uint32_t>(sqlite3_column_int64(st, 21));
+    s.dropped_events = static_cast<std::uint32_t>(sqlite3_column_int64(st, 22));
+    s.dropped_links = static_cast<std::uint32_t>(sqlite3_column_int64(st, 23));
+    s.resource_json = column_text(st, 24);
+    if (n_events > 0 && events) {
+      events.bind(1, pk);
+      while (events.step() == SQLITE_ROW)
+        s.events.push_back({column_text(events.get(), 1), column_text(events.get(), 2),
+                            column_u(events.get(), 0)});
+      events.reset();
+    }
+    if (n_links > 0 && links) {
+      links.bind(1, pk);
+      while (links.step() == SQLITE_ROW) {
+        StoredLink l;
+        l.trace_id = column_hex(links.get(), 0);
+        l.span_id = column_hex(links.get(), 1);
+        l.trace_state = column_text(links.get(), 2);
+        l.flags = static_cast<std::uint32_t>(sqlite3_column_int64(links.get(), 3));
+        l.attributes_json = column_text(links.get(), 4);
+        s.links.push_back(std::move(l));
+      }
+      links.reset();
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<StoredSpan> Store::get_trace(std::string_view id, std::string* error) {
+  std::string err;
+  std::string blob;
+  if (TraceId full = TraceId::from_hex(id); full.valid()) {
+    auto bytes = bytes_of(full);
+    blob.assign(reinterpret_cast<const char*>(bytes.b), 16);
+  } else {
+    // A unique prefix (even number of hex digits, at least 8).
+    unsigned char lo[16] = {}, hi[16];
+    std::memset(hi, 0xff, sizeof hi);
+    auto nib = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    bool ok = id.size() >= 8 && id.size() % 2 == 0 && id.size() < 32;
+    for (std::size_t i = 0; ok && i < id.size() / 2; ++i) {
+      int h = nib(id[2 * i]), l = nib(id[2 * i + 1]);
+      ok = h >= 0 && l >= 0;
+      lo[i] = hi[i] = static_cast<unsigned char>(h << 4 | l);
+    }
+    if (!ok) {
+      if (error) *error = "not a trace id: " + std::string(id);
+      return {};
+    }
+    Stmt q(db_, "SELECT trace_id FROM traces WHERE trace_id BETWEEN ?1 AND ?2 LIMIT 2", err);
+    q.bind_blob(1, lo, 16).bind_blob(2, hi, 16);
+    int found = 0;
+    while (q.step() == SQLITE_ROW) {
+      ++found;
+      blob.assign(static_cast<const char*>(sqlite3_column_blob(q.get(), 0)), 16);
+    }
+    if (found != 1) {
+      if (error)
+        *error =
+            found ? "ambiguous trace id prefix: " + std::string(id) : "no trace " + std::string(id);
+      return {};
+    }
+  }
+  Stmt q(db_, (std::string(kSpanColumns) + "WHERE s.trace_id=?1 ORDER BY s.start_ns, s.id").c_str(),
+         err);
+  if (!q) {
+    if (error) *error = err;
+    return {};
+  }
+  q.bind_blob(1, blob.data(), blob.size());
+  auto spans = read_spans(q.get());
+  if (spans.empty() && error) *error = "no trace " + std::string(id);
+  return spans;
+}
+
+std::optional<std::string> Store::last_trace_id() {
+  std::string err;
+  Stmt q(db_, "SELECT trace_id FROM traces ORDER BY start_ns DESC LIMIT 1", err);
+  if (q && q.step() == SQLITE_ROW) return column_hex(q.get(), 0);
+  return std::nullopt;
+}
+
+std::vector<SessionSummary> Store::list_sessions(std::uint32_t limit, std::uint64_t before_ns,
+                                                 std::string* error) {
+  std::string err;
+  Stmt q(db_,
+         "SELECT session_id,service,user_id,start_ns,end_ns,span_count,error_count,"
+         "(SELECT count(*) FROM traces t WHERE t.session_id=s.session_id) FROM sessions s "
+         "WHERE ?1=0 OR end_ns<?1 ORDER BY end_ns DESC LIMIT ?2",
+         err);
+  std::vector<SessionSummary> out;
+  if (!q) {
+    if (error) *error = err;
+    return out;
+  }
+  q.bind_u(1, before_ns).bind(2, std::clamp<std::uint32_t>(limit, 1, 10000));
+  while (q.step() == SQLITE_ROW) {
+    auto* st = q.get();
+    out.push_back({column_text(st, 0), column_text(st, 1), column_text(st, 2), column_u(st, 3),
+                   column_u(st, 4), column_u(st, 5), column_u(st, 6), column_u(st, 7)});
+  }
+  return out;
+}
+
+std::vector<StoredSpan> Store::get_session(std::string_view session_id, std::uint32_t limit,
+                                           std::string* error) {
+  std::string err;
+  Stmt q(db_,
+         (std::string(kSpanColumns) + "WHERE s.session_id=?1 ORDER BY s.start_ns, s.id LIMIT ?2")
+             .c_str(),
+         err);
+  if (!q) {
+    if (error) *error = err;
+    return {};
+  }
+  q.bind_text(1, session_id).bind(2, limit);
+  return read_spans(q.get());
+}
+
+std::vector<std::string> Store::services() {
+  std::string err;
+  std::vector<std::string> out;
+  Stmt q(db_, "SELECT DISTINCT service FROM traces WHERE service IS NOT NULL ORDER BY 1 LIMIT 500",
+         err);
+  while (q && q.step() == SQLITE_ROW) out.push_back(column_text(q.get(), 0));
+  return out;
+}
+
+StoreStats Store::stats() {
+  StoreStats s;
+  s.path = path_;
+  std::string err;
+  {
+    Stmt q(db_, "SELECT name,value FROM counters", err);
+    while (q && q.step() == SQLITE_ROW) {
+      auto name = column_text(q.get(), 0);
+      auto v = column_u(q.get(), 1);
+      auto& c = s.counters;
+      if (name == "requests")
+        c.requests = v;
+      else if (name == "requests_failed")
+        c.requests_failed = v;
+      else if (name == "spans_accepted")
+        c.spans_accepted = v;
+      else if (name == "spans_rejected")
+        c.spans_rejected = v;
+      else if (name == "bytes_received")
+        c.bytes_received = v;
+      else if (name == "spans_deleted")
+        c.spans_deleted = v;
+    }
+  }
+  {
+    Stmt q(db_,
+           "SELECT (SELECT count(*) FROM spans),(SELECT count(*) FROM traces),(SELECT count(*) "
+           "FROM sessions),(SELECT page_count FROM pragma_page_count()),(SELECT freelist_count "
+           "FROM pragma_freelist_count()),(SELECT page_size FROM pragma_page_size())",
+           err);
+    if (q && q.step() == SQLITE_ROW) {
+      auto* st = q.get();
+      s.spans_stored = column_u(st, 0);
+      s.traces_stored = column_u(st, 1);
+      s.sessions_stored = column_u(st, 2);
+      s.used_bytes = (column_u(st, 3) - column_u(st, 4)) * column_u(st, 5);
+    }
+  }
+  std::error_code ec;
+  s.file_bytes = std::filesystem::file_size(path_, ec);
+  auto wal = std::filesystem::file_size(path_ + "-wal", ec);
+  if (!ec) s.file_bytes += wal;
+  return s;
+}
+
+}  // namespace skein::store

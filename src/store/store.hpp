@@ -1,0 +1,153 @@
+// The local trace store: one SQLite file in WAL mode, written by `skein serve` and by the SDK's
+// store exporter, read by every `skein` command and by the web page.
+//
+// Threading: a `Store` is one SQLite connection and is used by one thread at a time. Writers
+// (the collector's writer thread, an SDK pipeline thread) each hold their own `Store`; SQLite's
+// WAL lets readers run while one writer commits, and a busy timeout serialises writers from
+// different processes. Each `write` is one transaction; it returns after the commit, so a caller
+// that acknowledges after `write` never acknowledges a span that a crash could lose
+// (synchronous=NORMAL in WAL mode survives the death of the process; only a power loss can undo
+// the last commits).
+//
+// Schema (version 1): `spans` (one row per span; ids as blobs; attributes as a JSON object),
+// `events`, `links`, `resources` (deduplicated resource attributes), `traces` and `sessions`
+// (summaries kept up to date by every write, for the lists), `span_attrs` (short attribute
+// values, for attribute search) and `counters`.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "otlp/model.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace skein::store {
+
+/// The file `skein` and the SDK's store exporter use when none is given: SKEIN_STORE_PATH, else
+/// $HOME/.skein/skein.db, else ./skein.db.
+std::string default_store_path();
+
+/// What one `write` did.
+struct WriteResult {
+  bool ok = false;             ///< committed
+  std::string error;           ///< when not ok
+  std::uint64_t accepted = 0;  ///< spans stored
+  std::uint64_t rejected = 0;  ///< spans refused (invalid ids)
+  std::string reject_message;  ///< why, for the first refused span
+};
+
+/// Counters kept in the store (added to by writes and by the collector).
+struct Counters {
+  std::uint64_t requests = 0, requests_failed = 0, spans_accepted = 0, spans_rejected = 0,
+                bytes_received = 0, spans_deleted = 0;
+};
+
+struct Retention {
+  std::uint32_t max_age_days = 0;  ///< 0 = keep forever
+  std::uint64_t max_bytes = 0;     ///< 0 = no size cap
+};
+
+struct TraceFilter {
+  std::string service, session, user;
+  std::string status;  ///< "", "error", "ok", "unset"
+  std::uint64_t min_duration_ns = 0;
+  std::uint64_t since_ns = 0, until_ns = 0;  ///< on the trace start; 0 = open
+  std::string search;                        ///< "key=value" (attribute index) or text (names, ids)
+  std::uint64_t before_ns = 0;               ///< paging: traces that started strictly before
+  std::uint32_t limit = 50;
+};
+
+struct TraceSummary {
+  std::string trace_id, root_span_id, root_name, service, session_id, user_id;
+  std::uint64_t start_ns = 0, end_ns = 0, span_count = 0, error_count = 0;
+  bool has_true_root = false;  ///< false when the earliest span has a (remote or missing) parent
+};
+
+struct StoredEvent {
+  std::string name, attributes_json;
+  std::uint64_t time_ns = 0;
+};
+struct StoredLink {
+  std::string trace_id, span_id, trace_state, attributes_json;
+  std::uint32_t flags = 0;
+};
+struct StoredSpan {
+  std::string trace_id, span_id, parent_span_id, name, status_message, service, session_id, user_id,
+      event_type, scope_name, scope_version, trace_state, attributes_json, resource_json;
+  std::int32_t kind = 0, status = 0;
+  std::uint32_t flags = 0;
+  std::uint64_t start_ns = 0, end_ns = 0;
+  std::uint32_t dropped_attributes = 0, dropped_events = 0, dropped_links = 0;
+  std::vector<StoredEvent> events;
+  std::vector<StoredLink> links;
+};
+
+struct SessionSummary {
+  std::string session_id, service, user_id;
+  std::uint64_t start_ns = 0, end_ns = 0, span_count = 0, error_count = 0, trace_count = 0;
+};
+
+struct StoreStats {
+  Counters counters;
+  std::uint64_t spans_stored = 0, traces_stored = 0, sessions_stored = 0;
+  std::uint64_t file_bytes = 0, used_bytes = 0;
+  std::string path;
+};
+
+class Store {
+ public:
+  enum class Mode : std::uint8_t { read_write, read_only };
+  /// Opens (creating when writable) the store at `path`; null with `error` set on failure.
+  static std::unique_ptr<Store> open(const std::string& path, Mode mode, std::string& error);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // ---- writing (one thread) ----
+  /// Stores a batch in one transaction, with `extra` added to the counters.
+  WriteResult write(const otlp::TracesRequest& batch, const Counters& extra = {});
+  /// Adds to the counters only.
+  bool add_counters(const Counters& extra, std::string* error = nullptr);
+  /// Deletes whole traces, oldest first, older than the age limit or past the size cap.
+  /// Returns the number of spans deleted.
+  std::uint64_t apply_retention(const Retention& r, std::string* error = nullptr);
+
+  // ---- reading ----
+  std::vector<TraceSummary> list_traces(const TraceFilter& f, std::string* error = nullptr);
+  /// Every span of a trace (by hex id or unique prefix of at least 8 digits), ordered by start.
+  std::vector<StoredSpan> get_trace(std::string_view trace_id, std::string* error = nullptr);
+  /// The trace that started last.
+  std::optional<std::string> last_trace_id();
+  std::vector<SessionSummary> list_sessions(std::uint32_t limit, std::uint64_t before_ns = 0,
+                                            std::string* error = nullptr);
+  /// The spans of a session, ordered by start.
+  std::vector<StoredSpan> get_session(std::string_view session_id, std::uint32_t limit = 10000,
+                                      std::string* error = nullptr);
+  /// Distinct values for filter menus.
+  std::vector<std::string> services();
+  StoreStats stats();
+
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+ private:
+  Store() = default;
+  struct Statements;
+  bool exec(const char* sql, std::string* error);
+  bool init_schema(std::string& error);
+  std::int64_t resource_id(const std::string& json);
+  bool delete_trace_ids(const std::vector<std::string>& blobs, std::uint64_t& spans_deleted);
+  std::vector<StoredSpan> read_spans(sqlite3_stmt* st);
+
+  sqlite3* db_ = nullptr;
+  std::string path_;
+  std::unique_ptr<Statements> st_;
+  std::vector<std::pair<std::string, std::int64_t>> resource_cache_;
+};
+
+}  // namespace skein::store
