@@ -37,6 +37,8 @@ std::string_view env_name(EnvVar v) noexcept {
     case EnvVar::skein_flush_interval_ms: return "SKEIN_FLUSH_INTERVAL_MS";
     case EnvVar::skein_shutdown_timeout_ms: return "SKEIN_SHUTDOWN_TIMEOUT_MS";
     case EnvVar::skein_baggage_attributes: return "SKEIN_BAGGAGE_ATTRIBUTES";
+    case EnvVar::skein_store_path: return "SKEIN_STORE_PATH";
+    case EnvVar::home: return "HOME";
     case EnvVar::no_color: return "NO_COLOR";
   }
   return "";

@@ -28,6 +28,8 @@ enum class EnvVar {
   skein_flush_interval_ms,
   skein_shutdown_timeout_ms,
   skein_baggage_attributes,
+  skein_store_path,
+  home,
   no_color,
 };
 
