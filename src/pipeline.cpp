@@ -17,7 +17,11 @@ void TracerCore::run() noexcept {
     std::uint64_t want = flush_requested_.load(std::memory_order_acquire);
     bool stopping = stop_.load(std::memory_order_acquire);
     std::size_t n = drain_once();
-    if (n == 0 && (want != flush_done_.load(std::memory_order_relaxed) || stopping)) {
+    // One drain after reading a flush request empties every ring at least once, so everything
+    // ended before the request is exported; waiting for a pass that finds nothing would starve
+    // the flush while threads keep producing. Stopping drains until nothing is left.
+    const bool drained = n == 0;
+    if (want != flush_done_.load(std::memory_order_relaxed) || (stopping && drained)) {
       // Everything ended before the request has been exported: flush the exporters.
       auto deadline = std::chrono::steady_clock::time_point(
           std::chrono::steady_clock::duration(flush_deadline_.load(std::memory_order_relaxed)));
@@ -35,7 +39,7 @@ void TracerCore::run() noexcept {
         flush_done_.store(want, std::memory_order_release);
       }
       done_cv_.notify_all();
-      if (stopping) break;
+      if (stopping && drained) break;
       continue;
     }
     if (n == 0) {
@@ -71,16 +75,18 @@ std::size_t TracerCore::drain_once() noexcept {
     snapshot_version_ = buffers_version_.load(std::memory_order_relaxed);
   }
   std::size_t total = 0;
-  bool more = true;
-  while (more) {
-    more = false;
-    for (auto& b : snapshot_) {
-      SpanRecord* r = nullptr;
-      while (batch_.size() < kMaxBatch && b->ready.pop(r)) batch_.push_back(r);
+  for (auto& b : snapshot_) {
+    // At most a ring's capacity per drain: that takes everything the ring held when the drain
+    // began (so a flush request read before it is satisfied), and ends the drain even while
+    // threads keep producing.
+    std::size_t budget = b->ready.capacity();
+    SpanRecord* r = nullptr;
+    while (budget > 0 && b->ready.pop(r)) {
+      --budget;
+      batch_.push_back(r);
       if (batch_.size() >= kMaxBatch) {
         total += batch_.size();
         export_batch();
-        more = true;
       }
     }
   }

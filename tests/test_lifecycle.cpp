@@ -3,6 +3,7 @@
 // deliberately tiny buffer drops.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +11,8 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "fakes/blocking_exporter.hpp"
 #include "fakes/collecting.hpp"
@@ -115,6 +118,37 @@ TEST(Lifecycle, ShutdownNeverHangsOnAStuckExporter) {
   EXPECT_EQ(after.spans_exported, 0u);
   EXPECT_EQ(after.dropped_shutdown, 10u);
   expect_accounted(after, 10);
+}
+
+// Producers that outpace the exporter (its batches always full) must not starve a flush: it
+// waits for what ended before it, not for a moment when nothing is left to drain.
+TEST(Lifecycle, FlushCompletesWhileProducersOutpaceTheExporter) {
+  class SlowExporter final : public skein::Exporter {
+   public:
+    skein::ExportResult export_spans(std::span<const skein::SpanView>) noexcept override {
+      std::this_thread::sleep_for(1ms);
+      return skein::ExportResult::success;
+    }
+  };
+  auto tracer = tracer_with(std::make_shared<SlowExporter>(), {.thread_buffer_spans = 2048});
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> producers;
+  for (int t = 0; t < 2; ++t) {
+    producers.emplace_back([&] {
+      while (!stop.load()) {
+        auto s = tracer.span("p");
+      }
+    });
+  }
+  std::this_thread::sleep_for(20ms);
+  auto t0 = Clock::now();
+  bool flushed = tracer.force_flush(kNoHang);
+  auto elapsed = Clock::now() - t0;
+  stop.store(true);
+  for (auto& th : producers) th.join();
+  EXPECT_TRUE(flushed);
+  EXPECT_LT(elapsed, kNoHang);
+  EXPECT_TRUE(tracer.shutdown(kNoHang));
 }
 
 TEST(Lifecycle, ShutdownIsIdempotent) {
