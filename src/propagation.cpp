@@ -6,6 +6,7 @@
 #include "skein/propagation.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <new>
 
@@ -33,22 +34,71 @@ inline int any_hex(char c) noexcept {
   return lc_hex(c);
 }
 
+// Lowercase hex digit values; 0x80 marks every other byte.
+constexpr auto kHexValue = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (auto& v : t) v = 0x80;
+  for (int c = '0'; c <= '9'; ++c)
+    t[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c)
+    t[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(c - 'a' + 10);
+  return t;
+}();
+
+// Branch-free: every digit is looked up, errors are OR-ed together and checked once.
 bool parse_lc_hex(const char* p, std::size_t n, std::uint64_t& out) noexcept {
   std::uint64_t v = 0;
+  std::uint8_t bad = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    int d = lc_hex(p[i]);
-    if (d < 0) return false;
-    v = (v << 4) | static_cast<std::uint64_t>(d);
+    const std::uint8_t d = kHexValue[static_cast<unsigned char>(p[i])];
+    bad |= d;
+    v = (v << 4) | (d & 0x0f);
   }
   out = v;
+  return (bad & 0x80) == 0;
+}
+
+// Eight lowercase hex digits at once (SWAR): false when any byte is not [0-9a-f].
+inline bool parse_hex8(const char* p, std::uint32_t& out) noexcept {
+  constexpr std::uint64_t k01 = 0x0101010101010101ULL, k80 = 0x8080808080808080ULL;
+  std::uint64_t x;
+  std::memcpy(&x, p, 8);  // little-endian: the first digit is the low byte
+  // For bytes below 0x80, adding (0x80 - b) sets a byte's high bit exactly when it is >= b.
+  const std::uint64_t ge0 = x + k01 * (0x80 - '0'), ge_colon = x + k01 * (0x80 - ('9' + 1));
+  const std::uint64_t ge_a = x + k01 * (0x80 - 'a'), ge_g = x + k01 * (0x80 - ('f' + 1));
+  const std::uint64_t alpha = ge_a & ~ge_g & k80;
+  const std::uint64_t digit = ge0 & ~ge_colon & k80;
+  if (((x & k80) | ((digit | alpha) ^ k80)) != 0) return false;
+  const std::uint64_t n = (x & (k01 * 0x0f)) + (alpha >> 7) * 9;  // digit values, one per byte
+  // Pairs of digits into bytes, then the four bytes in reading order.
+  const std::uint64_t b = ((n & 0x000f000f000f000fULL) << 4) | ((n & 0x0f000f000f000f00ULL) >> 8);
+  out = static_cast<std::uint32_t>(((b & 0xff) << 24) | (((b >> 16) & 0xff) << 16) |
+                                   (((b >> 32) & 0xff) << 8) | ((b >> 48) & 0xff));
   return true;
 }
 
-void put_hex(std::uint64_t v, char* out, int digits) noexcept {
-  for (int i = digits - 1; i >= 0; --i) {
-    out[i] = kHex[v & 15];
-    v >>= 4;
-  }
+inline bool parse_hex16(const char* p, std::uint64_t& out) noexcept {
+  std::uint32_t hi, lo;
+  if (!parse_hex8(p, hi) || !parse_hex8(p + 8, lo)) return false;
+  out = (static_cast<std::uint64_t>(hi) << 32) | lo;
+  return true;
+}
+
+// Eight lowercase hex digits of a 32-bit value (SWAR): nibbles spread to bytes, then to ASCII.
+inline void put_hex8(std::uint32_t v, char* out) noexcept {
+  std::uint64_t x = v;
+  x = (x | (x << 16)) & 0x0000ffff0000ffffULL;
+  x = (x | (x << 8)) & 0x00ff00ff00ff00ffULL;
+  x = (x | (x << 4)) & 0x0f0f0f0f0f0f0f0fULL;  // one nibble per byte, most significant highest
+  const std::uint64_t letter = ((x + 0x0606060606060606ULL) >> 4) & 0x0101010101010101ULL;
+  x += 0x3030303030303030ULL + letter * ('a' - '0' - 10);
+  x = __builtin_bswap64(x);  // the first character is the most significant digit
+  std::memcpy(out, &x, 8);
+}
+
+inline void put_hex16(std::uint64_t v, char* out) noexcept {
+  put_hex8(static_cast<std::uint32_t>(v >> 32), out);
+  put_hex8(static_cast<std::uint32_t>(v), out + 8);
 }
 
 inline bool is_ows(char c) noexcept {
@@ -59,19 +109,6 @@ std::string_view trim_ows(std::string_view s) noexcept {
   while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
   return s;
-}
-
-inline char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
-// `name` equals the lowercase `lc` ignoring ASCII case.
-bool iequals(std::string_view name, std::string_view lc) noexcept {
-  if (name.size() != lc.size()) return false;
-  for (std::size_t i = 0; i < lc.size(); ++i) {
-    if (lower(name[i]) != lc[i]) return false;
-  }
-  return true;
 }
 
 // tracestate key characters after the first.
@@ -86,46 +123,38 @@ inline bool digit(char c) noexcept {
   return c >= '0' && c <= '9';
 }
 
-// RFC 7230 tchar: the characters of a baggage key.
-inline bool tchar(char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || digit(c)) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~': return true;
-    default: return false;
+// Character classes of the baggage grammar, one table lookup per byte.
+enum : std::uint8_t { kTchar = 1, kBaggageOctet = 2 };
+constexpr auto kBaggageClass = [] {
+  std::array<std::uint8_t, 256> t{};
+  // RFC 7230 tchar: the characters of a baggage key.
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] |= kTchar;
+  for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] |= kTchar;
+  for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<std::size_t>(c)] |= kTchar;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] |= kTchar;
+  // baggage-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E
+  for (int c = 0x21; c <= 0x7e; ++c) {
+    if (c != 0x22 && c != 0x2c && c != 0x3b && c != 0x5c)
+      t[static_cast<std::size_t>(c)] |= kBaggageOctet;
   }
+  return t;
+}();
+
+inline bool baggage_octet(char c) noexcept {
+  return (kBaggageClass[static_cast<unsigned char>(c)] & kBaggageOctet) != 0;
 }
 
 bool is_token(std::string_view s) noexcept {
   if (s.empty()) return false;
-  for (char c : s) {
-    if (!tchar(c)) return false;
-  }
-  return true;
-}
-
-// baggage-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E
-inline bool baggage_octet(char ch) noexcept {
-  auto c = static_cast<unsigned char>(ch);
-  return c == 0x21 || (c >= 0x23 && c <= 0x2B) || (c >= 0x2D && c <= 0x3A) ||
-         (c >= 0x3C && c <= 0x5B) || (c >= 0x5D && c <= 0x7E);
+  std::uint8_t all = kTchar;
+  for (char c : s) all &= kBaggageClass[static_cast<unsigned char>(c)];
+  return all != 0;
 }
 
 bool all_baggage_octets(std::string_view s) noexcept {
-  return std::all_of(s.begin(), s.end(), baggage_octet);
+  std::uint8_t all = kBaggageOctet;
+  for (char c : s) all &= kBaggageClass[static_cast<unsigned char>(c)];
+  return all != 0;
 }
 
 // Characters sent as they are in a baggage value; everything else is percent-encoded. '%' must
@@ -190,6 +219,11 @@ bool valid_utf8(std::string_view s) noexcept {
 
 // Decodes %XX sequences. False on a malformed escape or when the result is not UTF-8.
 bool percent_decode(std::string_view in, std::string& out) {
+  // Raw baggage octets are ASCII: without an escape the value is itself, and valid UTF-8.
+  if (in.find('%') == std::string_view::npos) {
+    out.assign(in);
+    return true;
+  }
   out.clear();
   out.reserve(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) {
@@ -333,8 +367,8 @@ std::optional<TraceParent> parse_traceparent(std::string_view v) noexcept {
   if (p[35] != '-' || p[52] != '-') return std::nullopt;
   TraceParent tp;
   std::uint64_t flags = 0;
-  if (!parse_lc_hex(p + 3, 16, tp.trace_id.hi) || !parse_lc_hex(p + 19, 16, tp.trace_id.lo) ||
-      !parse_lc_hex(p + 36, 16, tp.parent_id.value) || !parse_lc_hex(p + 53, 2, flags)) {
+  if (!parse_hex16(p + 3, tp.trace_id.hi) || !parse_hex16(p + 19, tp.trace_id.lo) ||
+      !parse_hex16(p + 36, tp.parent_id.value) || !parse_lc_hex(p + 53, 2, flags)) {
     return std::nullopt;
   }
   if (!tp.trace_id.valid() || !tp.parent_id.valid()) return std::nullopt;
@@ -347,13 +381,14 @@ void format_traceparent(TraceId trace, SpanId parent, std::uint8_t flags,
   out[0] = '0';
   out[1] = '0';
   out[2] = '-';
-  put_hex(trace.hi, out + 3, 16);
-  put_hex(trace.lo, out + 19, 16);
+  put_hex16(trace.hi, out + 3);
+  put_hex16(trace.lo, out + 19);
   out[35] = '-';
-  put_hex(parent.value, out + 36, 16);
+  put_hex16(parent.value, out + 36);
   out[52] = '-';
   // Flags this version does not define must be sent as zero.
-  put_hex(flags & (trace_flags::sampled | trace_flags::random), out + 53, 2);
+  out[53] = '0';
+  out[54] = kHex[flags & (trace_flags::sampled | trace_flags::random)];
 }
 
 std::string format_traceparent(const Context& ctx) {
@@ -515,7 +550,10 @@ struct BaggageParser {
     if (b.entries_.size() >= Baggage::kMaxEntries || b.bytes_ + sep + size > Baggage::kMaxBytes) {
       return false;
     }
-    b.entries_.push_back(Baggage::Entry{std::string(key), std::string(value), std::string(props)});
+    Baggage::Entry& e = b.entries_.emplace_back();
+    e.key.assign(key);
+    e.value.assign(value);
+    e.properties.assign(props);
     b.bytes_ += sep + size;
     return true;
   }
@@ -527,6 +565,7 @@ Baggage::Baggage(std::initializer_list<std::pair<std::string_view, std::string_v
 
 Baggage Baggage::parse(std::string_view header) {
   Baggage b;
+  b.entries_.reserve(8);  // most headers have a handful of entries
   BaggageParser::add(b, header, nullptr);
   return b;
 }
@@ -629,11 +668,37 @@ BaggageScope::~BaggageScope() {
 
 namespace detail {
 
+namespace {
+// ASCII-case-insensitive equality with an all-letters lowercase name, 8 bytes at a time: for a
+// letter target, (c | 0x20) == target holds exactly for its two cases. `lc` is 7 to 16 bytes.
+inline std::uint64_t load8(const char* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline std::uint32_t load4(const char* p) noexcept {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline bool iequals_letters(std::string_view name, std::string_view lc) noexcept {
+  const std::size_t n = lc.size();
+  if (n >= 8) {
+    constexpr std::uint64_t kCase = 0x2020202020202020ULL;
+    return ((load8(name.data()) | kCase) == load8(lc.data())) &&
+           ((load8(name.data() + n - 8) | kCase) == load8(lc.data() + n - 8));
+  }
+  constexpr std::uint32_t kCase4 = 0x20202020U;
+  return ((load4(name.data()) | kCase4) == load4(lc.data())) &&
+         ((load4(name.data() + n - 4) | kCase4) == load4(lc.data() + n - 4));
+}
+}  // namespace
+
 int propagation_header(std::string_view name) noexcept {
   switch (name.size()) {
-    case 11: return iequals(name, kTraceparentHeader) ? 0 : -1;
-    case 10: return iequals(name, kTracestateHeader) ? 1 : -1;
-    case 7: return iequals(name, kBaggageHeader) ? 2 : -1;
+    case 11: return iequals_letters(name, kTraceparentHeader) ? 0 : -1;
+    case 10: return iequals_letters(name, kTracestateHeader) ? 1 : -1;
+    case 7: return iequals_letters(name, kBaggageHeader) ? 2 : -1;
     default: return -1;
   }
 }
