@@ -400,6 +400,7 @@ std::unique_ptr<Server> Server::start(const ServeOptions& options, std::string& 
   impl->writer = std::make_unique<Writer>(std::move(st), impl->opt.retention);
   impl->http.set_payload_max_length(impl->opt.max_body_bytes);
   impl->http.set_read_timeout(30, 0);
+  impl->http.set_tcp_nodelay(true);
   impl->http.set_keep_alive_max_count(100000);
   impl->routes();
   int port = impl->opt.port;

@@ -33,8 +33,7 @@ namespace {
 constexpr int kSchemaVersion = 1;
 // Attribute values longer than this are not put in the search index (inputs, outputs, prompts).
 constexpr std::size_t kMaxIndexedValue = 128;
-// span_attrs rows of span `pk` have rowids pk*64 .. pk*64+63: deleting a span's index entries is
-// a rowid range, with no second index.
+// Attributes indexed per span, at most (the first ones).
 constexpr std::int64_t kAttrSlots = 64;
 
 constexpr const char* kSchema = R"sql(
@@ -59,8 +58,8 @@ CREATE TABLE IF NOT EXISTS links(
   span_pk INTEGER NOT NULL, seq INTEGER NOT NULL, trace_id BLOB NOT NULL, span_id BLOB NOT NULL,
   trace_state TEXT, flags INTEGER, attributes TEXT NOT NULL,
   PRIMARY KEY(span_pk, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS span_attrs(key TEXT NOT NULL, value TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS span_attrs_by_kv ON span_attrs(key, value);
+CREATE TABLE IF NOT EXISTS span_attrs(key TEXT NOT NULL, value TEXT NOT NULL,
+  span_pk INTEGER NOT NULL, PRIMARY KEY(key, value, span_pk)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS traces(
   trace_id BLOB PRIMARY KEY, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,
   span_count INTEGER NOT NULL, error_count INTEGER NOT NULL, root_rank INTEGER NOT NULL,
@@ -248,6 +247,12 @@ struct Store::Statements {
 };
 
 std::unique_ptr<Store> Store::open(const std::string& path, Mode mode, std::string& error) {
+  // No global allocation statistics: they take a process-wide mutex on every sqlite malloc.
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
   std::unique_ptr<Store> s(new Store());
   s->path_ = path;
   int flags = SQLITE_OPEN_NOMUTEX;
@@ -294,7 +299,7 @@ bool Store::exec(const char* sql, std::string* error) {
 bool Store::init_schema(std::string& error) {
   // auto_vacuum must be chosen before the first table exists; it lets retention shrink the file.
   if (!exec("PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-            " PRAGMA journal_size_limit=67108864;",
+            " PRAGMA journal_size_limit=67108864; PRAGMA wal_autocheckpoint=8192;",
             &error))
     return false;
   if (!exec("BEGIN IMMEDIATE", &error)) return false;
@@ -326,7 +331,7 @@ bool Store::init_schema(std::string& error) {
            "attributes) VALUES(?1,?2,?3,?4,?5,?6,?7)",
            error);
   t.insert_attr =
-      Stmt(db_, "INSERT OR REPLACE INTO span_attrs(rowid,key,value) VALUES(?1,?2,?3)", error);
+      Stmt(db_, "INSERT OR IGNORE INTO span_attrs(span_pk,key,value) VALUES(?1,?2,?3)", error);
   t.upsert_trace = Stmt(
       db_,
       "INSERT INTO traces(trace_id,start_ns,end_ns,span_count,error_count,root_rank,root_span_id,"
@@ -511,10 +516,8 @@ WriteResult Store::write(const otlp::TracesRequest& batch, const Counters& extra
         for (const auto& kv : sp.attributes) {
           if (slot >= kAttrSlots) break;
           if (!index_text(kv.value, index_value)) continue;
-          if (!t.insert_attr.bind(1, pk * kAttrSlots + slot++)
-                   .bind_text(2, kv.key)
-                   .bind_text(3, index_value)
-                   .run())
+          ++slot;
+          if (!t.insert_attr.bind(1, pk).bind_text(2, kv.key).bind_text(3, index_value).run())
             return fail("insert attribute");
         }
         std::int64_t seq = 0;
@@ -622,7 +625,6 @@ bool Store::delete_trace_ids(const std::vector<std::string>& blobs, std::uint64_
   Stmt span_ids(db_, "SELECT id FROM spans WHERE trace_id=?1", err);
   Stmt del_events(db_, "DELETE FROM events WHERE span_pk=?1", err);
   Stmt del_links(db_, "DELETE FROM links WHERE span_pk=?1", err);
-  Stmt del_attrs(db_, "DELETE FROM span_attrs WHERE rowid BETWEEN ?1 AND ?2", err);
   Stmt del_spans(db_, "DELETE FROM spans WHERE trace_id=?1", err);
   Stmt del_trace(db_, "DELETE FROM traces WHERE trace_id=?1", err);
   if (!err.empty()) return false;
@@ -635,7 +637,6 @@ bool Store::delete_trace_ids(const std::vector<std::string>& blobs, std::uint64_
     for (auto pk : pks) {
       del_events.bind(1, pk).run();
       del_links.bind(1, pk).run();
-      del_attrs.bind(1, pk * kAttrSlots).bind(2, pk * kAttrSlots + kAttrSlots - 1).run();
     }
     del_spans.bind_blob(1, b.data(), b.size()).run();
     del_trace.bind_blob(1, b.data(), b.size()).run();
@@ -704,6 +705,8 @@ std::uint64_t Store::apply_retention(const Retention& r, std::string* error) {
         nullptr);
   }
   if (deleted > 0) {
+    // Attribute index rows of deleted spans, in one pass (the index is keyed by key and value).
+    exec("DELETE FROM span_attrs WHERE span_pk NOT IN (SELECT id FROM spans)", nullptr);
     exec("PRAGMA incremental_vacuum", nullptr);
     exec("PRAGMA wal_checkpoint(TRUNCATE)", nullptr);
   }
@@ -740,9 +743,10 @@ std::vector<TraceSummary> Store::list_traces(const TraceFilter& f, std::string* 
   if (!f.search.empty()) {
     auto eq = f.search.find('=');
     if (eq != std::string::npos && eq > 0) {
-      sql += " AND trace_id IN (SELECT s.trace_id FROM span_attrs a JOIN spans s ON s.id=a.rowid/" +
-             std::to_string(kAttrSlots) + " WHERE a.key=" + text(f.search.substr(0, eq)) +
-             " AND a.value=" + text(f.search.substr(eq + 1)) + ")";
+      sql +=
+          " AND trace_id IN (SELECT s.trace_id FROM span_attrs a JOIN spans s ON "
+          "s.id=a.span_pk WHERE a.key=" +
+          text(f.search.substr(0, eq)) + " AND a.value=" + text(f.search.substr(eq + 1)) + ")";
     } else {
       std::string like = "%";
       for (char c : f.search) {
