@@ -447,7 +447,13 @@ TraceState TraceState::of(const Context& ctx) {
   return ts;
 }
 
-std::optional<std::string_view> TraceState::get(std::string_view key) const noexcept {
+std::optional<std::string> TraceState::get(std::string_view key) const&& {
+  auto v = static_cast<const TraceState&>(*this).get(key);
+  if (!v) return std::nullopt;
+  return std::string(*v);
+}
+
+std::optional<std::string_view> TraceState::get(std::string_view key) const& noexcept {
   std::optional<std::string_view> found;
   for_each([&](std::string_view k, std::string_view v) {
     if (!found && k == key) found = v;
@@ -581,12 +587,17 @@ Baggage Baggage::current() {
   return parse((*s.extras)->baggage);
 }
 
-std::optional<std::string_view> Baggage::get(std::string_view key) const noexcept {
+std::optional<std::string_view> Baggage::get(std::string_view key) const& noexcept {
   if (const Entry* e = find(key)) return std::string_view(e->value);
   return std::nullopt;
 }
 
-const Baggage::Entry* Baggage::find(std::string_view key) const noexcept {
+std::optional<std::string> Baggage::get(std::string_view key) const&& {
+  if (const Entry* e = find(key)) return e->value;
+  return std::nullopt;
+}
+
+const Baggage::Entry* Baggage::find(std::string_view key) const& noexcept {
   for (const Entry& e : entries_) {
     if (e.key == key) return &e;
   }

@@ -336,6 +336,13 @@ TEST(Baggage, SetRemoveRetainAndIterate) {
   std::vector<std::string> keys;
   for (const auto& e : b) keys.push_back(e.key);
   EXPECT_EQ(keys, (std::vector<std::string>{"request.id", "user"}));
+  // On a temporary, get() returns an owning string (a view would dangle).
+  auto owned = Baggage::parse("k=v").get("k");
+  static_assert(std::is_same_v<decltype(owned), std::optional<std::string>>);
+  EXPECT_EQ(owned, "v");
+  static_assert(std::is_same_v<decltype(b.get("k")), std::optional<std::string_view>>);
+  auto ts_owned = TraceState::of(Context()).get("x");
+  static_assert(std::is_same_v<decltype(ts_owned), std::optional<std::string>>);
   b.retain({"user"});
   EXPECT_EQ(b.to_header(), "user=bob");
   EXPECT_EQ(Baggage::parse(b.to_header()), b);

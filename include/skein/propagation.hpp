@@ -82,8 +82,10 @@ class TraceState {
   /// The trace state of a context.
   static TraceState of(const Context& ctx);
 
-  /// The value of `key`, if present.
-  [[nodiscard]] std::optional<std::string_view> get(std::string_view key) const noexcept;
+  /// The value of `key`, if present. On a temporary (`TraceState::of(ctx).get(k)`) the value is
+  /// returned as an owning string, so it cannot dangle.
+  [[nodiscard]] std::optional<std::string_view> get(std::string_view key) const& noexcept;
+  [[nodiscard]] std::optional<std::string> get(std::string_view key) const&&;
   /// Adds or updates an entry and moves it to the front, as the spec requires of a vendor that
   /// changes its entry. False (and no change) when the key or value is invalid.
   bool set(std::string_view key, std::string_view value);
@@ -146,9 +148,12 @@ class Baggage {
   static Baggage of(const Context& ctx);
   static Baggage current();
 
-  /// The value of `key`, if present.
-  [[nodiscard]] std::optional<std::string_view> get(std::string_view key) const noexcept;
-  [[nodiscard]] const Entry* find(std::string_view key) const noexcept;
+  /// The value of `key`, if present. On a temporary (`Baggage::current().get(k)`) the value is
+  /// returned as an owning string, so it cannot dangle.
+  [[nodiscard]] std::optional<std::string_view> get(std::string_view key) const& noexcept;
+  [[nodiscard]] std::optional<std::string> get(std::string_view key) const&&;
+  [[nodiscard]] const Entry* find(std::string_view key) const& noexcept;
+  const Entry* find(std::string_view key) const&& = delete;  // would dangle
   /// Adds or replaces an entry. `properties` is "" or ";k=v;k2" (validated). False (and no
   /// change) when the key is not a token, the properties are malformed, or a limit would be
   /// exceeded.
