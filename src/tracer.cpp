@@ -228,8 +228,10 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
     extras = cur.extras;  // a root under a baggage-only context keeps the baggage
   }
 
+  // Enabled first: a disabled or no-op tracer must not make (and keep) a buffer per thread.
+  if (!enabled()) return s;
   ThreadBuffer* buf = local_buffer();
-  if (buf == nullptr || !enabled()) return s;
+  if (buf == nullptr) return s;
   buf->started.inc();
 
   if (!trace.valid()) {
