@@ -216,6 +216,23 @@ TEST(Lifecycle, LastHandleShutsDownAndFlushes) {
   EXPECT_EQ(mem->size(), 3u);
 }
 
+// KNOWN BUG (reported, not fixed here): a ThreadBuffer holds a shared_ptr to its TracerCore and
+// the core holds its buffers, so once any thread recorded a span the core, its exporters and its
+// per-thread buffers are never freed. LeakSanitizer does not see it: the exit-flush registry's
+// weak_ptr points into the same allocation.
+TEST(Lifecycle, TracerReleasesItsExportersWhenTheLastHandleGoes) {
+  GTEST_SKIP() << "KNOWN BUG: TracerCore <-> ThreadBuffer shared_ptr cycle keeps every tracer "
+                  "that recorded a span alive";
+  std::weak_ptr<skein::InMemoryExporter> weak;
+  {
+    auto mem = std::make_shared<skein::InMemoryExporter>();
+    weak = mem;
+    auto tracer = tracer_with(mem);
+    { auto s = tracer.span("s"); }
+  }
+  EXPECT_TRUE(weak.expired());
+}
+
 // Exactly `capacity` spans can be in flight per thread. With the exporter stuck on the first
 // batch, every further span is dropped at start, and each one is counted once.
 TEST(Lifecycle, ExactDropCountsWithATinyBufferAndAStuckExporter) {
