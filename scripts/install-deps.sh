@@ -23,6 +23,7 @@ PACKAGES=(
   libcli11-dev
   libfmt-dev
   libcpp-httplib-dev
+  chromium
 )
 
 missing=()
