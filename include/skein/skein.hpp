@@ -4,10 +4,12 @@
 // RAII spans, `traced()` / `SKEIN_TRACE()`, `enrich_span`, and exporters. See README.md.
 #pragma once
 
+#include "skein/async.hpp"
 #include "skein/config.hpp"
 #include "skein/context.hpp"
 #include "skein/enrich.hpp"
 #include "skein/exporter.hpp"
+#include "skein/propagation.hpp"
 #include "skein/sampler.hpp"
 #include "skein/span.hpp"
 #include "skein/trace.hpp"
