@@ -188,11 +188,13 @@ FinalizedOptions finalize(const Options& o, Error& error) {
     else if (v == "none") f.exporter = ExporterKind::none;
     else if (v == "console") f.exporter = ExporterKind::console;
     else if (v == "file") f.exporter = ExporterKind::file;
+    else if (v == "store") f.exporter = ExporterKind::store;
     else
       r.fail(ErrorCode::invalid_environment,
              "SKEIN_EXPORTER: expected automatic, none, console or file, got '" + *e + "'");
   }
   f.file_path = r.str(o.file_path, {EnvVar::skein_file_path}, "skein-traces.jsonl");
+  f.store_path = r.str(o.store_path, {EnvVar::skein_store_path}, "");
   f.exporters = o.exporters;
   for (const auto& e : f.exporters) {
     if (!e) r.fail(ErrorCode::invalid_option, "exporters must not contain a null exporter");

@@ -42,10 +42,11 @@ struct Error {
 
 /// Where spans go when no exporter object is given.
 enum class ExporterKind : std::uint8_t {
-  automatic,  ///< console (stderr) for now; becomes the local store when it exists
+  automatic,  ///< the local store (skein/store.hpp), or the console when built without SQLite
   none,       ///< record and count, export nowhere (useful with `exporters`)
   console,    ///< a readable tree per trace
   file,       ///< OTLP JSON lines, one ExportTraceServiceRequest per line
+  store,      ///< the local SQLite store that `skein` reads (skein/store.hpp)
 };
 
 /// Per-span limits. Exceeding one drops or truncates and is counted on the span and in stats.
@@ -77,6 +78,8 @@ struct Options {
   std::optional<ExporterKind> exporter{};
   /// Path for ExporterKind::file. SKEIN_FILE_PATH. Default: "skein-traces.jsonl".
   std::optional<std::string> file_path{};
+  /// Path for ExporterKind::store. SKEIN_STORE_PATH. Default: $HOME/.skein/skein.db.
+  std::optional<std::string> store_path{};
   /// Exporter objects that receive every span, in addition to the built-in one.
   std::vector<std::shared_ptr<Exporter>> exporters{};
   /// Root sampler. Children follow their parent's decision. Default: always on.
@@ -108,6 +111,7 @@ struct FinalizedOptions {
   std::vector<std::pair<std::string, std::string>> resource_attributes{};
   ExporterKind exporter = ExporterKind::automatic;
   std::string file_path;
+  std::string store_path;  ///< empty: the default (skein::default_store_path())
   std::vector<std::shared_ptr<Exporter>> exporters{};
   std::shared_ptr<Sampler> sampler{};
   std::vector<std::string> baggage_attributes{};

@@ -1,6 +1,9 @@
 // The exporter objects a finalized configuration asks for.
 #include "skein/config.hpp"
 #include "skein/exporter.hpp"
+#if SKEIN_HAS_STORE
+#include "skein/store.hpp"
+#endif
 
 namespace skein::detail {
 
@@ -8,8 +11,17 @@ std::vector<std::shared_ptr<Exporter>> make_builtin_exporters(const FinalizedOpt
   std::vector<std::shared_ptr<Exporter>> out;
   switch (o.exporter) {
     case ExporterKind::automatic:
-      // With exporter objects given, automatic adds nothing; otherwise the console.
-      if (o.exporters.empty()) out.push_back(make_console_exporter());
+      // With exporter objects given, automatic adds nothing; otherwise the local store that
+      // `skein` reads, or the console when there is no store (no SQLite, or the file can't open).
+      if (o.exporters.empty()) {
+#if SKEIN_HAS_STORE
+        if (auto s = make_store_exporter(o.store_path)) {
+          out.push_back(std::move(s));
+          break;
+        }
+#endif
+        out.push_back(make_console_exporter());
+      }
       break;
     case ExporterKind::console:
       out.push_back(make_console_exporter());
@@ -22,6 +34,22 @@ std::vector<std::shared_ptr<Exporter>> make_builtin_exporters(const FinalizedOpt
         return {};
       }
       out.push_back(std::move(f));
+      break;
+    }
+    case ExporterKind::store: {
+#if SKEIN_HAS_STORE
+      std::string why;
+      auto s = make_store_exporter(o.store_path, &why);
+      if (!s) {
+        e = Error{ErrorCode::exporter_unavailable, "store exporter: " + why};
+        return {};
+      }
+      out.push_back(std::move(s));
+#else
+      e = Error{ErrorCode::exporter_unavailable,
+                "store exporter: skein was built without SQLite (SKEIN_WITH_STORE=OFF)"};
+      return {};
+#endif
       break;
     }
     case ExporterKind::none:
