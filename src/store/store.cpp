@@ -303,6 +303,18 @@ bool Store::init_schema(std::string& error) {
             &error))
     return false;
   if (!exec("BEGIN IMMEDIATE", &error)) return false;
+  {
+    std::string err;
+    Stmt v(db_, "PRAGMA user_version", err);
+    const int version = v && v.step() == SQLITE_ROW ? sqlite3_column_int(v.get(), 0) : 0;
+    if (version != 0 && version != kSchemaVersion) {
+      exec("ROLLBACK", nullptr);
+      error = path_ + " has store schema " + std::to_string(version) +
+              "; this skein reads schema " + std::to_string(kSchemaVersion) +
+              " (move the file away to start afresh)";
+      return false;
+    }
+  }
   if (!exec(kSchema, &error)) {
     exec("ROLLBACK", nullptr);
     return false;

@@ -54,11 +54,11 @@ struct Retention {
 };
 
 struct TraceFilter {
-  std::string service, session, user;
-  std::string status;  ///< "", "error", "ok", "unset"
+  std::string service{}, session{}, user{};
+  std::string status{};  ///< "", "error", "ok", "unset"
   std::uint64_t min_duration_ns = 0;
   std::uint64_t since_ns = 0, until_ns = 0;  ///< on the trace start; 0 = open
-  std::string search;                        ///< "key=value" (attribute index) or text (names, ids)
+  std::string search{};                      ///< "key=value" (attribute index) or text (names, ids)
   std::uint64_t before_ns = 0;               ///< paging: traces that started strictly before
   std::uint32_t limit = 50;
 };
