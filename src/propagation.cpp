@@ -651,9 +651,10 @@ Context with_baggage(const Context& ctx, const Baggage& baggage) {
   std::string header = baggage.to_header();
   std::string_view ts = ctx.trace_state();
   std::shared_ptr<const ContextExtras> extras;
-  if (!header.empty() || !ts.empty()) {
-    extras =
-        std::make_shared<const ContextExtras>(ContextExtras{std::string(ts), std::move(header)});
+  auto locals = ctx.extras() ? ctx.extras()->locals : nullptr;  // context-local values stay
+  if (!header.empty() || !ts.empty() || locals) {
+    extras = std::make_shared<const ContextExtras>(
+        ContextExtras{std::string(ts), std::move(header), std::move(locals)});
   }
   return Context(ctx.trace_id(), ctx.span_id(), ctx.flags(), ctx.remote(), std::move(extras));
 }
@@ -663,9 +664,14 @@ BaggageScope::BaggageScope(const Baggage& baggage) {
   saved_ = cur;
   std::string header = baggage.to_header();
   std::string ts;
-  if (cur.extras != nullptr && *cur.extras != nullptr) ts = (*cur.extras)->trace_state;
-  if (!header.empty() || !ts.empty()) {
-    keep_ = std::make_shared<const ContextExtras>(ContextExtras{std::move(ts), std::move(header)});
+  std::shared_ptr<const detail::LocalValues> locals;  // context-local values stay
+  if (cur.extras != nullptr && *cur.extras != nullptr) {
+    ts = (*cur.extras)->trace_state;
+    locals = (*cur.extras)->locals;
+  }
+  if (!header.empty() || !ts.empty() || locals) {
+    keep_ = std::make_shared<const ContextExtras>(
+        ContextExtras{std::move(ts), std::move(header), std::move(locals)});
   }
   cur.extras = keep_ ? &keep_ : nullptr;
 }

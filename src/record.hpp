@@ -18,6 +18,7 @@ namespace skein::detail {
 
 class TracerCore;
 struct ThreadBuffer;
+struct ResourceStart;  // resources.cpp
 
 /// A bump allocator in blocks. `reset()` keeps the memory (up to a cap) for the next span.
 class Arena {
@@ -103,6 +104,9 @@ struct alignas(64) SpanRecord {
 
   // Ownership.
   TracerCore* core = nullptr;
+  // Set when the span measures its resource usage (SpanOptions::resources): the readings at start,
+  // in the arena. Next to `core`, which Span::finish reads anyway; cleared by finish_resources.
+  ResourceStart* resources = nullptr;
   ThreadBuffer* home = nullptr;
   SpanRecord* next_free = nullptr;
 

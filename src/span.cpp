@@ -8,6 +8,7 @@
 #include "clock.hpp"
 #include "core.hpp"
 #include "record.hpp"
+#include "resources_internal.hpp"
 #include "tls.hpp"
 #include "skein/enrich.hpp"
 #include "skein/span.hpp"
@@ -130,6 +131,7 @@ void Span::finish() noexcept {
   }
   if (r != nullptr) {
     r->end_ticks = detail::now_ticks();
+    if (r->resources != nullptr) [[unlikely]] detail::finish_resources(*r);  // resources.cpp
     r->core->submit(r);
   }
 }

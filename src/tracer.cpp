@@ -6,7 +6,9 @@
 #include "clock.hpp"
 #include "core.hpp"
 #include "ids.hpp"
+#include "locals.hpp"
 #include "propagation_internal.hpp"
+#include "resources_internal.hpp"
 #include "tls.hpp"
 #include "skein/tracer.hpp"
 
@@ -281,6 +283,7 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
   if (extras != nullptr) {
     r->extras = *extras;
     if (!options_.baggage_attributes.empty()) copy_baggage_attributes(*r, options_.baggage_attributes);
+    if (r->extras && r->extras->locals) apply_locals(*r, *r->extras->locals);  // correlation.cpp
   }
   r->kind = o.kind;
   r->type = o.type;
@@ -290,6 +293,7 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
   s.saved_ = cur;
   s.pushed_ = true;
   cur = ContextState{trace, r->span, flags, false, r->extras ? &r->extras : nullptr, r};
+  if (o.resources) [[unlikely]] begin_resources(*r);  // resources.cpp
   r->start_ticks = now_ticks();
   return s;
 }

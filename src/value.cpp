@@ -151,8 +151,20 @@ CoreAttributes core_attributes(const SpanView& s) noexcept {
   if (s.resource != nullptr) {
     add("honeyhive.project", AttrValue(std::string_view(s.resource->project)));
     add("honeyhive.source", AttrValue(std::string_view(s.resource->source)));
-    add("honeyhive.session_id", AttrValue(std::string_view(s.resource->session_id)));
-    add("session.id", AttrValue(std::string_view(s.resource->session_id)));
+    // A span inside a session (skein/session.hpp) carries its own `session.id`: that one is the
+    // HoneyHive session, not the tracer-wide one.
+    const Attribute* own = nullptr;
+    for (const Attribute& a : s.attributes) {
+      if (a.key.size() == 10 && a.key == "session.id" && a.value.type() == AttrValue::Type::string) {
+        own = &a;
+      }
+    }
+    if (own != nullptr) {
+      add("honeyhive.session_id", own->value);
+    } else {
+      add("honeyhive.session_id", AttrValue(std::string_view(s.resource->session_id)));
+      add("session.id", AttrValue(std::string_view(s.resource->session_id)));
+    }
   }
   double ms = static_cast<double>(s.end_unix_nano - s.start_unix_nano) / 1e6;
   add("honeyhive_duration_ms", AttrValue(ms));

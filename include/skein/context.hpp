@@ -48,11 +48,18 @@ inline constexpr std::uint8_t sampled = 0x01;
 inline constexpr std::uint8_t random = 0x02;
 }  // namespace trace_flags
 
+namespace detail {
+struct LocalValues;  // src/correlation.hpp
+}
+
 /// What rides along with a context besides its ids: W3C `tracestate` and baggage, already
-/// validated. Immutable once shared.
+/// validated, and the context-local values of skein/correlation.hpp (never sent). Immutable once
+/// shared.
 struct ContextExtras {
   std::string trace_state;  ///< the `tracestate` header value, empty when none
   std::string baggage;      ///< the `baggage` header value, empty when none
+  /// Context-local values (`with_value`, `ContextValue`, sessions); null when none.
+  std::shared_ptr<const detail::LocalValues> locals{};
 };
 
 /// The propagated identity of a span. Cheap to copy; see the file comment.

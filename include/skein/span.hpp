@@ -44,6 +44,10 @@ struct SpanOptions {
   bool new_root = false;
   /// Attributes known at start; samplers can read them.
   std::initializer_list<Field> attributes = {};
+  /// Record resource usage: wall and thread CPU time, process RSS before/after/delta, page
+  /// faults, as `resources.*` attributes (skein/resources.hpp; about 1-2 µs per span that asks,
+  /// nothing for the others).
+  bool resources = false;
 };
 
 class Tracer;

@@ -36,6 +36,8 @@ struct TraceOptions {
   std::vector<std::string> arg_names = {};
   bool capture_inputs = true;
   bool capture_output = true;
+  /// Record each call's resource usage (CPU, RSS, page faults; see skein/resources.hpp).
+  bool resources = false;
 };
 
 namespace detail {
@@ -55,7 +57,9 @@ class Traced {
 
   template <class... Args>
   decltype(auto) operator()(Args&&... args) {
-    Span span = tracer_.span(name_, {.type = options_.type, .kind = options_.kind});
+    Span span = tracer_.span(name_, {.type = options_.type,
+                                     .kind = options_.kind,
+                                     .resources = options_.resources});
     if (span.recording() && options_.capture_inputs) record_inputs(span, args...);
     try {
       if constexpr (std::is_void_v<std::invoke_result_t<F&, Args&&...>>) {

@@ -26,6 +26,8 @@ namespace skein {
 namespace detail {
 class TracerCore;
 }
+class Session;          // skein/session.hpp
+struct SessionOptions;  // skein/session.hpp
 
 /// Counters since init. Every span that was started as recording ends up exactly once in
 /// `spans_exported`, `export_failures` or one of the `dropped_*` counters (once flushed).
@@ -57,6 +59,11 @@ class Tracer {
 
   /// Starts a span, child of the current context (or `options.parent`).
   Span span(std::string_view name, const SpanOptions& options = {}) noexcept;
+
+  /// Starts a session (skein/session.hpp): a root span of event type `session` whose id and
+  /// operation numbers are on every span started until the returned Session ends.
+  Session session() noexcept;
+  Session session(const SessionOptions& options) noexcept;
 
   /// True when init succeeded and tracing is enabled.
   [[nodiscard]] bool enabled() const noexcept;

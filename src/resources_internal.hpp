@@ -1,0 +1,14 @@
+// Resource usage of a span (SpanOptions::resources): readings at start, attributes at the end.
+#pragma once
+
+namespace skein::detail {
+
+struct SpanRecord;
+
+/// Span start: takes the readings into the record's arena (`r.resources`).
+void begin_resources(SpanRecord& r) noexcept;
+/// Span end (on the thread that ends it): the deltas as `resources.*` attributes; clears
+/// `r.resources`.
+void finish_resources(SpanRecord& r) noexcept;
+
+}  // namespace skein::detail

@@ -1,0 +1,118 @@
+// Resource usage on spans that ask for it: the attributes are there and sane (20 MB touched
+// inside a span shows in the RSS delta; CPU time is at most wall time), and absent elsewhere.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <thread>
+
+#include "fakes/collecting.hpp"
+#include "skein/resources.hpp"
+#include "skein/skein.hpp"
+
+namespace {
+
+using skein::fakes::Collecting;
+
+TEST(Resources, AllocatingTwentyMegabytesShowsInTheRssDelta) {
+  Collecting c;
+  constexpr std::size_t kBytes = 20u << 20;
+  std::unique_ptr<char[]> block;
+  {
+    auto span = c.tracer.span("allocate", {.resources = true});
+    block.reset(new char[kBytes]);
+    std::memset(block.get(), 1, kBytes);  // touch every page
+  }
+  auto s = c.only();
+  auto delta = s.int_attribute("resources.rss_delta_bytes");
+  auto before = s.int_attribute("resources.rss_before_bytes");
+  auto after = s.int_attribute("resources.rss_after_bytes");
+  ASSERT_TRUE(delta && before && after);
+  EXPECT_GE(*delta, 15 << 20);
+  EXPECT_EQ(*after - *before, *delta);
+  EXPECT_GE(s.int_attribute("resources.page_faults_minor").value_or(0), 1000);
+  EXPECT_GE(s.int_attribute("resources.page_faults_major").value_or(-1), 0);
+  EXPECT_GT(block[kBytes - 1], 0);
+}
+
+TEST(Resources, CpuTimeIsAtMostWallTime) {
+  Collecting c;
+  volatile std::uint64_t sink = 0;
+  {
+    // Spin until this thread has used 20 ms of CPU (the machine may be busy: not wall time).
+    auto span = c.tracer.span("spin", {.resources = true});
+    auto cpu = [] {
+      auto r = skein::read_resources();
+      return r.cpu_user_us + r.cpu_system_us;
+    };
+    const auto start = cpu();
+    while (cpu() - start < 20000) sink = sink + 1;
+  }
+  {
+    auto span = c.tracer.span("sleep", {.resources = true});
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  }
+  auto spans = c.spans();
+  const auto& spin = skein::fakes::by_name(spans, "spin");
+  const auto& sleep = skein::fakes::by_name(spans, "sleep");
+  for (const auto* s : {&spin, &sleep}) {
+    auto wall = s->double_attribute("resources.wall_ms");
+    auto cpu = s->double_attribute("resources.cpu_ms");
+    auto user = s->double_attribute("resources.cpu_user_ms");
+    auto sys = s->double_attribute("resources.cpu_system_ms");
+    ASSERT_TRUE(wall && cpu && user && sys) << s->name;
+    EXPECT_GE(*wall, 19.0);
+    EXPECT_LE(*cpu, *wall + 2.0) << s->name;  // getrusage counts in microseconds
+    EXPECT_NEAR(*cpu, *user + *sys, 1e-9);
+    EXPECT_GE(*user, 0.0);
+  }
+  // Spinning uses the CPU; sleeping does not.
+  EXPECT_GE(*spin.double_attribute("resources.cpu_ms"), 19.0);
+  EXPECT_LE(*sleep.double_attribute("resources.cpu_ms"), 10.0);
+}
+
+TEST(Resources, OnlySpansThatAskMeasure) {
+  Collecting c;
+  { auto plain = c.tracer.span("plain"); }
+  auto s = c.only();
+  for (const auto& [k, v] : s.attributes) EXPECT_NE(k.rfind("resources.", 0), 0u) << k;
+}
+
+TEST(Resources, TracedCallablesCanAsk) {
+  Collecting c;
+  auto work = skein::traced(c.tracer, "work", [](int n) { return n + 1; }, {.resources = true});
+  EXPECT_EQ(work(1), 2);
+  auto s = c.only();
+  EXPECT_TRUE(s.double_attribute("resources.cpu_ms").has_value());
+  EXPECT_TRUE(s.int_attribute("resources.rss_after_bytes").has_value());
+}
+
+TEST(Resources, ManySpansOnManyThreads) {
+  Collecting c({.thread_buffer_spans = 4096});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        auto s = c.tracer.span("op", {.resources = true});
+        auto child = c.tracer.span("child");
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto spans = c.spans();
+  ASSERT_EQ(spans.size(), 1600u);
+  std::size_t measured = 0;
+  for (const auto& s : spans) measured += s.double_attribute("resources.wall_ms").has_value();
+  EXPECT_EQ(measured, 800u);
+}
+
+TEST(Resources, ReadResourcesDirectly) {
+  auto a = skein::read_resources();
+  auto b = skein::read_resources();
+  EXPECT_GT(a.rss_bytes, 0u);
+  EXPECT_GE(b.wall_ns, a.wall_ns);
+  EXPECT_GE(b.cpu_user_us + b.cpu_system_us, a.cpu_user_us + a.cpu_system_us);
+}
+
+}  // namespace
