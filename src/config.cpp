@@ -5,9 +5,16 @@
 
 #include "env.hpp"
 #include "ids.hpp"
+#include "sampling.hpp"
 #include "skein/config.hpp"
 
 namespace skein {
+namespace detail {
+// config_otlp.cpp
+Error finalize_otlp(const OtlpOptions& o, const std::string& api_key, const std::string& api_url,
+                    FinalizedOtlp& out);
+}  // namespace detail
+
 namespace {
 
 using detail::env;
@@ -188,10 +195,26 @@ FinalizedOptions finalize(const Options& o, Error& error) {
     else if (v == "none") f.exporter = ExporterKind::none;
     else if (v == "console") f.exporter = ExporterKind::console;
     else if (v == "file") f.exporter = ExporterKind::file;
+    else if (v == "otlp") f.exporter = ExporterKind::otlp;
     else if (v == "store") f.exporter = ExporterKind::store;
     else
       r.fail(ErrorCode::invalid_environment,
-             "SKEIN_EXPORTER: expected automatic, none, console or file, got '" + *e + "'");
+             "SKEIN_EXPORTER: expected automatic, none, console, file, otlp or store, got '" + *e +
+                 "'");
+  } else if (auto t = env(EnvVar::otel_traces_exporter)) {
+    std::string v = lower(trim(*t));
+    if (v == "otlp") f.exporter = ExporterKind::otlp;
+    else if (v == "console") f.exporter = ExporterKind::console;
+    else if (v == "none") f.exporter = ExporterKind::none;
+    else
+      r.fail(ErrorCode::invalid_environment,
+             "OTEL_TRACES_EXPORTER: expected otlp, console or none, got '" + *t + "'");
+  }
+  if (Error otlp_error = detail::finalize_otlp(o.otlp, f.api_key, f.api_url, f.otlp); otlp_error) {
+    r.fail(otlp_error.code, otlp_error.message);
+  }
+  if (f.exporter == ExporterKind::automatic && f.otlp.endpoint_configured) {
+    f.exporter = ExporterKind::otlp;
   }
   f.file_path = r.str(o.file_path, {EnvVar::skein_file_path}, "skein-traces.jsonl");
   f.store_path = r.str(o.store_path, {EnvVar::skein_store_path}, "");
@@ -199,7 +222,7 @@ FinalizedOptions finalize(const Options& o, Error& error) {
   for (const auto& e : f.exporters) {
     if (!e) r.fail(ErrorCode::invalid_option, "exporters must not contain a null exporter");
   }
-  f.sampler = o.sampler;
+  f.sampler = o.sampler ? o.sampler : detail::sampler_from_environment(error);
   f.disabled = r.boolean(o.disabled, {EnvVar::skein_disabled, EnvVar::otel_sdk_disabled}, false);
 
   constexpr std::uint32_t kMax = 1u << 24;

@@ -47,10 +47,15 @@ struct ThreadBuffer {
   SpscRing<SpanRecord*> ready;     // owner -> pipeline
   SpscRing<SpanRecord*> returned;  // pipeline -> owner
   std::atomic<bool> orphaned{false};  // the owning thread exited; may be adopted
+  std::atomic<bool> forked_away{false};  // in a fork child: a buffer of the parent (fork.cpp)
   std::uint32_t pushes = 0;           // owner only: hand-offs, to pace the depth checks
+  // Owner only: records of other threads dropped here while `ready` was full. They cannot go to
+  // their home's free list from this thread, so they wait to travel through `ready` (marked
+  // `discard`) and the pipeline sends them home. Bounded by the records that exist.
+  std::vector<SpanRecord*> foreign_dropped;
 
   // Counters written by the owner.
-  OwnedCounter started, sampled, unsampled, ended, dropped_buffer_full, dropped_queue_full,
+  OwnedCounter started, sampled, sampled_roots, unsampled, ended, dropped_buffer_full, dropped_queue_full,
       dropped_shutdown;
 
  private:
@@ -85,6 +90,14 @@ class TracerCore : public std::enable_shared_from_this<TracerCore> {
   const Resource& resource() const noexcept { return resource_; }
   std::uint64_t id() const noexcept { return id_; }
 
+  /// fork(): prepare and parent bracket the fork; the child starts afresh (fork.cpp).
+  void fork_prepare() noexcept;
+  void fork_parent() noexcept;
+  void fork_child() noexcept;
+
+  /// A buffer is going away: its counters stay in the totals.
+  void retire(const ThreadBuffer& b) noexcept;
+
   /// The pipeline thread wakes early when a ring is filling up.
   void nudge() noexcept {
     if (!nudged_.exchange(true, std::memory_order_acq_rel)) wake_cv_.notify_one();
@@ -95,8 +108,10 @@ class TracerCore : public std::enable_shared_from_this<TracerCore> {
   ThreadBuffer* register_thread() noexcept;
   void run() noexcept;
   std::size_t drain_once() noexcept;
+  void refresh_snapshot() noexcept;
   void export_batch() noexcept;
   void return_record(SpanRecord* r) noexcept;
+  void restart_after_fork_locked() noexcept;  // with buffers_mu_
 
   const FinalizedOptions options_;
   const Error status_;
@@ -128,6 +143,19 @@ class TracerCore : public std::enable_shared_from_this<TracerCore> {
   bool shut_down_ = false;
   bool shutdown_result_ = true;
 
+  // After shutdown the core lets go of its buffers (threads keep theirs until they exit; each
+  // buffer keeps the core alive, so holding them here would be a cycle) and of its exporters.
+  std::vector<std::weak_ptr<ThreadBuffer>> released_buffers_;  // with buffers_mu_
+  struct Totals {
+    std::uint64_t started = 0, sampled = 0, sampled_roots = 0, unsampled = 0, ended = 0,
+                  buffer_full = 0, queue_full = 0, shutdown = 0;
+    void add(const ThreadBuffer& b) noexcept;
+  } retired_;  // counters of buffers that are gone, with buffers_mu_
+  mutable std::mutex exporters_mu_;  // guards exporters_ against stats() once shutdown clears it
+  ExporterStats final_exporter_stats_;  // with exporters_mu_, once the exporters are released
+  bool exporters_released_ = false;     // with exporters_mu_
+  void release_after_stop() noexcept;
+
   // Pipeline-thread state.
   std::vector<std::shared_ptr<ThreadBuffer>> snapshot_;
   std::uint64_t snapshot_version_ = ~0ULL;
@@ -141,6 +169,10 @@ class TracerCore : public std::enable_shared_from_this<TracerCore> {
       truncated_, callback_failures_, dropped_late_;
   // Spans dropped from threads whose buffer was discarded.
   std::atomic<std::uint64_t> retired_dropped_{0};
+
+  // fork child: start the pipeline again when the first thread registers (with buffers_mu_).
+  bool restart_after_fork_ = false;
+  std::vector<std::shared_ptr<ThreadBuffer>>* parent_buffers_ = nullptr;  // kept, never exported
 };
 
 /// Process-wide count of enrich_span() calls with no current span.

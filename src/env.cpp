@@ -36,9 +36,31 @@ std::string_view env_name(EnvVar v) noexcept {
     case EnvVar::skein_thread_buffer_spans: return "SKEIN_THREAD_BUFFER_SPANS";
     case EnvVar::skein_flush_interval_ms: return "SKEIN_FLUSH_INTERVAL_MS";
     case EnvVar::skein_shutdown_timeout_ms: return "SKEIN_SHUTDOWN_TIMEOUT_MS";
-    case EnvVar::skein_baggage_attributes: return "SKEIN_BAGGAGE_ATTRIBUTES";
+    case EnvVar::otel_traces_sampler: return "OTEL_TRACES_SAMPLER";
+    case EnvVar::otel_traces_sampler_arg: return "OTEL_TRACES_SAMPLER_ARG";
+    case EnvVar::skein_sampler: return "SKEIN_SAMPLER";
+    case EnvVar::skein_sampler_arg: return "SKEIN_SAMPLER_ARG";
+    case EnvVar::otel_traces_exporter: return "OTEL_TRACES_EXPORTER";
+    case EnvVar::otel_exporter_otlp_traces_endpoint: return "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+    case EnvVar::otel_exporter_otlp_endpoint: return "OTEL_EXPORTER_OTLP_ENDPOINT";
+    case EnvVar::otel_exporter_otlp_traces_protocol: return "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
+    case EnvVar::otel_exporter_otlp_protocol: return "OTEL_EXPORTER_OTLP_PROTOCOL";
+    case EnvVar::otel_exporter_otlp_traces_headers: return "OTEL_EXPORTER_OTLP_TRACES_HEADERS";
+    case EnvVar::otel_exporter_otlp_headers: return "OTEL_EXPORTER_OTLP_HEADERS";
+    case EnvVar::otel_exporter_otlp_traces_compression:
+      return "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION";
+    case EnvVar::otel_exporter_otlp_compression: return "OTEL_EXPORTER_OTLP_COMPRESSION";
+    case EnvVar::otel_exporter_otlp_traces_timeout: return "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT";
+    case EnvVar::otel_exporter_otlp_timeout: return "OTEL_EXPORTER_OTLP_TIMEOUT";
+    case EnvVar::otel_bsp_max_export_batch_size: return "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
+    case EnvVar::otel_bsp_schedule_delay: return "OTEL_BSP_SCHEDULE_DELAY";
+    case EnvVar::otel_bsp_max_queue_size: return "OTEL_BSP_MAX_QUEUE_SIZE";
+    case EnvVar::otel_bsp_export_timeout: return "OTEL_BSP_EXPORT_TIMEOUT";
+    case EnvVar::skein_otlp_retry_initial_backoff_ms: return "SKEIN_OTLP_RETRY_INITIAL_BACKOFF_MS";
+    case EnvVar::skein_otlp_retry_max_backoff_ms: return "SKEIN_OTLP_RETRY_MAX_BACKOFF_MS";
     case EnvVar::skein_store_path: return "SKEIN_STORE_PATH";
     case EnvVar::home: return "HOME";
+    case EnvVar::skein_baggage_attributes: return "SKEIN_BAGGAGE_ATTRIBUTES";
     case EnvVar::no_color: return "NO_COLOR";
   }
   return "";

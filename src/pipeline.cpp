@@ -1,5 +1,7 @@
 // The pipeline thread: drains every thread's hand-off ring, turns records into views, calls the
 // exporters, returns the records to their threads; plus flush and shutdown.
+#include <pthread.h>
+
 #include <algorithm>
 
 #include "clock.hpp"
@@ -12,17 +14,25 @@ constexpr std::size_t kMaxBatch = 512;
 }
 
 void TracerCore::run() noexcept {
+  pthread_setname_np(pthread_self(), "skein-pipeline");  // visible in top -H, perf, gdb
+  // A flush request is served once every ring has been consumed up to where its producer was
+  // when the request was seen: everything ended before the request is then exported, however
+  // busy the producers stay afterwards.
+  std::uint64_t serving = flush_done_.load(std::memory_order_relaxed);
+  std::vector<std::pair<ThreadBuffer*, std::size_t>> targets;
   for (;;) {
-    // Read the requests before draining: every span ended before a request is then drained.
     std::uint64_t want = flush_requested_.load(std::memory_order_acquire);
-    bool stopping = stop_.load(std::memory_order_acquire);
-    std::size_t n = drain_once();
-    // One drain after reading a flush request empties every ring at least once, so everything
-    // ended before the request is exported; waiting for a pass that finds nothing would starve
-    // the flush while threads keep producing. Stopping drains until nothing is left.
-    const bool drained = n == 0;
-    if (want != flush_done_.load(std::memory_order_relaxed) || (stopping && drained)) {
-      // Everything ended before the request has been exported: flush the exporters.
+    const bool stopping = stop_.load(std::memory_order_acquire);
+    if (want != serving) {
+      serving = want;
+      refresh_snapshot();
+      targets.clear();
+      for (auto& b : snapshot_) targets.emplace_back(b.get(), b->ready.pushed());
+    }
+    const std::size_t n = drain_once();
+    bool reached = serving != flush_done_.load(std::memory_order_relaxed);
+    for (const auto& [b, pos] : targets) reached = reached && b->ready.popped() >= pos;
+    if (reached || (stopping && n == 0)) {
       auto deadline = std::chrono::steady_clock::time_point(
           std::chrono::steady_clock::duration(flush_deadline_.load(std::memory_order_relaxed)));
       bool ok = true;
@@ -36,10 +46,11 @@ void TracerCore::run() noexcept {
       {
         std::lock_guard<std::mutex> lock(wake_mu_);
         flush_ok_ = ok;
-        flush_done_.store(want, std::memory_order_release);
+        flush_done_.store(serving, std::memory_order_release);
       }
       done_cv_.notify_all();
-      if (stopping && drained) break;
+      targets.clear();
+      if (stopping && n == 0) break;
       continue;
     }
     if (n == 0) {
@@ -67,26 +78,35 @@ void TracerCore::run() noexcept {
   done_cv_.notify_all();
 }
 
+void TracerCore::refresh_snapshot() noexcept {
+  if (buffers_version_.load(std::memory_order_acquire) == snapshot_version_) return;
+  std::lock_guard<std::mutex> lock(buffers_mu_);
+  snapshot_ = buffers_;
+  snapshot_version_ = buffers_version_.load(std::memory_order_relaxed);
+}
+
 std::size_t TracerCore::drain_once() noexcept {
-  std::uint64_t version = buffers_version_.load(std::memory_order_acquire);
-  if (version != snapshot_version_) {
-    std::lock_guard<std::mutex> lock(buffers_mu_);
-    snapshot_ = buffers_;
-    snapshot_version_ = buffers_version_.load(std::memory_order_relaxed);
-  }
+  refresh_snapshot();
+  // At most kMaxPasses full batches per call, so that flush requests and stop are looked at
+  // even while producers keep every ring busy.
+  constexpr int kMaxPasses = 64;
   std::size_t total = 0;
-  for (auto& b : snapshot_) {
-    // At most a ring's capacity per drain: that takes everything the ring held when the drain
-    // began (so a flush request read before it is satisfied), and ends the drain even while
-    // threads keep producing.
-    std::size_t budget = b->ready.capacity();
-    SpanRecord* r = nullptr;
-    while (budget > 0 && b->ready.pop(r)) {
-      --budget;
-      batch_.push_back(r);
+  bool more = true;
+  for (int pass = 0; more && pass < kMaxPasses; ++pass) {
+    more = false;
+    for (auto& b : snapshot_) {
+      SpanRecord* r = nullptr;
+      while (batch_.size() < kMaxBatch && b->ready.pop(r)) {
+        if (r->discard) {  // dropped on another thread: only send it home
+          return_record(r);
+          continue;
+        }
+        batch_.push_back(r);
+      }
       if (batch_.size() >= kMaxBatch) {
         total += batch_.size();
         export_batch();
+        more = true;
       }
     }
   }
@@ -101,6 +121,7 @@ void TracerCore::export_batch() noexcept {
   const Calibration cal = current_calibration();
   std::size_t n_events = 0, n_links = 0;
   for (SpanRecord* r : batch_) {
+    if (!r->rare) continue;
     n_events += r->events.size();
     n_links += r->links.size();
   }
@@ -119,13 +140,14 @@ void TracerCore::export_batch() noexcept {
   for (std::size_t i = 0; i < batch_.size() && i < kAhead; ++i) __builtin_prefetch(batch_[i]);
   for (std::size_t i = 0; i < batch_.size(); ++i) {
     SpanRecord* r = batch_[i];
-    if (i + kAhead < batch_.size()) {
+    if (i + kAhead < batch_.size()) {  // the two hot lines of a record a few places ahead
       const char* next = reinterpret_cast<const char*>(batch_[i + kAhead]);
       __builtin_prefetch(next);
       __builtin_prefetch(next + 64);
-      __builtin_prefetch(next + 128);
     }
-    if (!r->attrs.empty()) __builtin_prefetch(r->attrs.data());
+    if (i + 2 < batch_.size() && !batch_[i + 2]->attrs.empty()) {
+      __builtin_prefetch(batch_[i + 2]->attrs.data());  // its line 1 arrived by now
+    }
     r->dedupe_attributes();
     SpanView v;
     v.trace_id = r->trace;
@@ -133,7 +155,6 @@ void TracerCore::export_batch() noexcept {
     v.parent_span_id = r->parent;
     v.flags = r->flags;
     v.parent_remote = r->parent_remote;
-    if (r->extras) v.trace_state = r->extras->trace_state;
     v.name = r->name;
     v.kind = r->kind;
     v.event_type = r->type;
@@ -141,31 +162,35 @@ void TracerCore::export_batch() noexcept {
     v.status_message = r->status_message;
     v.start_unix_nano = cal.to_unix_ns(r->start_ticks);
     v.end_unix_nano = std::max(v.start_unix_nano, cal.to_unix_ns(r->end_ticks));
+    v.sampling_probability = r->sampling_probability;
     v.attributes = r->attrs;
-    std::size_t e0 = event_views_.size();
-    for (const EventRec& e : r->events) {
-      event_views_.push_back(EventView{
-          e.name, cal.to_unix_ns(e.ticks),
-          std::span<const Attribute>(r->event_attrs.data() + e.attr_begin, e.attr_count)});
-    }
-    v.events = std::span<const EventView>(event_views_.data() + e0, event_views_.size() - e0);
-    std::size_t l0 = link_views_.size();
-    for (const LinkRec& l : r->links) {
-      link_views_.push_back(LinkView{
-          l.trace, l.span, l.flags,
-          std::span<const Attribute>(r->link_attrs.data() + l.attr_begin, l.attr_count)});
-    }
-    v.links = std::span<const LinkView>(link_views_.data() + l0, link_views_.size() - l0);
-    v.dropped_attributes = r->dropped_attrs;
-    v.dropped_events = r->dropped_events;
-    v.dropped_links = r->dropped_links;
-    v.truncated_values = r->truncated;
     v.resource = &resource_;
-    attrs_dropped += r->dropped_attrs;
-    events_dropped += r->dropped_events;
-    links_dropped += r->dropped_links;
-    truncated += r->truncated;
-    callbacks += r->callback_failures;
+    if (r->rare) {  // the cold part of the record: only when something is there
+      if (r->extras) v.trace_state = r->extras->trace_state;
+      std::size_t e0 = event_views_.size();
+      for (const EventRec& e : r->events) {
+        event_views_.push_back(EventView{
+            e.name, cal.to_unix_ns(e.ticks),
+            std::span<const Attribute>(r->event_attrs.data() + e.attr_begin, e.attr_count)});
+      }
+      v.events = std::span<const EventView>(event_views_.data() + e0, event_views_.size() - e0);
+      std::size_t l0 = link_views_.size();
+      for (const LinkRec& l : r->links) {
+        link_views_.push_back(LinkView{
+            l.trace, l.span, l.flags,
+            std::span<const Attribute>(r->link_attrs.data() + l.attr_begin, l.attr_count), l.remote});
+      }
+      v.links = std::span<const LinkView>(link_views_.data() + l0, link_views_.size() - l0);
+      v.dropped_attributes = r->dropped_attrs;
+      v.dropped_events = r->dropped_events;
+      v.dropped_links = r->dropped_links;
+      v.truncated_values = r->truncated;
+      attrs_dropped += r->dropped_attrs;
+      events_dropped += r->dropped_events;
+      links_dropped += r->dropped_links;
+      truncated += r->truncated;
+      callbacks += r->callback_failures;
+    }
     views_.push_back(v);
   }
   bool ok = true;
@@ -232,6 +257,7 @@ bool TracerCore::shutdown(std::chrono::steady_clock::time_point deadline) noexce
   }
   if (stopped) {
     thread_.join();
+    release_after_stop();
   } else {
     // A stuck exporter: abandon the thread (it keeps this core alive) and count what it held.
     abandoned_.store(true);

@@ -59,6 +59,7 @@ void SpanRecord::reset() noexcept {
   name = {};
   status = StatusCode::unset;
   status_message = {};
+  sampling_probability = -1;
   type = EventType::generic;
   kind = SpanKind::internal;
   attrs.clear();
@@ -68,6 +69,8 @@ void SpanRecord::reset() noexcept {
   link_attrs.clear();
   arena.reset();
   dropped_attrs = dropped_events = dropped_links = truncated = callback_failures = 0;
+  rare = false;
+  discard = false;
 }
 
 namespace {
@@ -230,7 +233,7 @@ void SpanRecord::add_scalar(AttrTarget target, std::string_view prefix, std::str
   const std::size_t n = prefix.size() + 1 + key.size();
   char* p = arena.alloc(n);
   if (p == nullptr) {
-    ++dropped_attrs;
+    { ++dropped_attrs; rare = true; }
     return;
   }
   std::memcpy(p, prefix.data(), prefix.size());
@@ -257,12 +260,12 @@ bool SpanRecord::make_room(AttrTarget target, std::string_view key) noexcept {
     }
     if (target_vector(target).size() - begin < max_attrs) return true;
   }
-  ++dropped_attrs;
+  { ++dropped_attrs; rare = true; }
   return false;
 }
 
 std::string_view SpanRecord::store_cut(std::string_view s) noexcept {
-  ++truncated;
+  { ++truncated; rare = true; }
   return arena.copy(cut_utf8(s, max_value_length));
 }
 
@@ -270,7 +273,7 @@ void SpanRecord::push_slow(std::vector<Attribute>& vec, const Attribute& a) noex
   try {
     vec.push_back(a);
   } catch (...) {
-    ++dropped_attrs;
+    { ++dropped_attrs; rare = true; }
   }
 }
 
@@ -318,7 +321,7 @@ void SpanRecord::set(AttrTarget target, std::string_view prefix, std::string_vie
   try {
     flatten(*this, target, prefix, key, value, lists_as_arrays);
   } catch (...) {
-    ++dropped_attrs;
+    { ++dropped_attrs; rare = true; }
   }
 }
 

@@ -66,6 +66,7 @@ struct LinkRec {
   TraceId trace;
   SpanId span;
   std::uint8_t flags = 0;
+  bool remote = false;
   std::uint32_t attr_begin = 0, attr_count = 0;
 };
 
@@ -75,40 +76,49 @@ enum class AttrTarget : std::uint8_t { span, event, link };
 // Cache-line aligned so that two records never share a line between the producing thread and
 // the pipeline thread. Hot fields first.
 struct alignas(64) SpanRecord {
-  // Identity and timing.
+  // The pipeline thread reads the first two cache lines of every record; everything else only
+  // when `rare` says there is something there (events, links, trace state or baggage, a drop or
+  // truncation counted). The order matters: keep what every span needs up front.
+
+  // Line 0: identity, timing, flags.
   TraceId trace;
   SpanId span;
   SpanId parent;
+  std::uint64_t start_ticks = 0, end_ticks = 0;
+  double sampling_probability = -1;  // set on local roots that a sampler decided
   std::uint8_t flags = 0;
   bool parent_remote = false;
-  std::shared_ptr<const ContextExtras> extras;
-  std::string_view name;
   SpanKind kind = SpanKind::internal;
   EventType type = EventType::generic;
   StatusCode status = StatusCode::unset;
-  std::string_view status_message;
-  std::uint64_t start_ticks = 0, end_ticks = 0;
+  bool rare = false;  // see above; set by mark_rare()
+  bool discard = false;  // dropped on another thread: the pipeline only sends it home
 
-  // Collected data.
+  // Line 1: name, user attributes, where the record goes back to.
+  std::string_view name;
   std::vector<Attribute> attrs;
+  ThreadBuffer* home = nullptr;
+  std::string_view status_message;
+
+  // Read only when `rare`.
+  std::shared_ptr<const ContextExtras> extras;
+  std::uint32_t dropped_attrs = 0, dropped_events = 0, dropped_links = 0, truncated = 0;
+  std::uint32_t callback_failures = 0;
   std::vector<EventRec> events;
   std::vector<Attribute> event_attrs;
   std::vector<LinkRec> links;
   std::vector<Attribute> link_attrs;
+
+  // Producer side only.
   Arena arena;
-  std::uint32_t dropped_attrs = 0, dropped_events = 0, dropped_links = 0, truncated = 0;
-  std::uint32_t callback_failures = 0;
-
-  // Limits, copied from the tracer's options when the record is made.
-  std::uint32_t max_attrs = 1024, max_value_length = 65536;
-
-  // Ownership.
+  std::uint32_t max_attrs = 1024, max_value_length = 65536;  // from the tracer's options
   TracerCore* core = nullptr;
   // Set when the span measures its resource usage (SpanOptions::resources): the readings at start,
   // in the arena. Next to `core`, which Span::finish reads anyway; cleared by finish_resources.
   ResourceStart* resources = nullptr;
-  ThreadBuffer* home = nullptr;
   SpanRecord* next_free = nullptr;
+
+  void mark_rare() noexcept { rare = true; }
 
   SpanRecord() {
     attrs.reserve(16);

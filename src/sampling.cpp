@@ -15,7 +15,8 @@ namespace detail {
 std::uint64_t probability_to_threshold(double p) noexcept {
   if (!(p < 1.0)) return 0;  // also NaN-safe: NaN compares false
   if (p <= 0.0) return kMaxThreshold - 1;
-  long double exact = (1.0L - static_cast<long double>(p)) * static_cast<long double>(kMaxThreshold);
+  long double exact =
+      (1.0L - static_cast<long double>(p)) * static_cast<long double>(kMaxThreshold);
   auto t = static_cast<std::uint64_t>(std::llround(exact));
   if (t >= kMaxThreshold) t = kMaxThreshold - 1;
   // 4 significant hex digits after the leading f's (the precision the specification recommends).
@@ -55,9 +56,11 @@ std::optional<std::string_view> ot_value(std::string_view ts, std::string_view s
   std::size_t pos = 0;
   while (pos < ts.size()) {
     std::size_t comma = ts.find(',', pos);
-    std::string_view member = ts.substr(pos, comma == std::string_view::npos ? ts.npos : comma - pos);
+    std::string_view member =
+        ts.substr(pos, comma == std::string_view::npos ? ts.npos : comma - pos);
     pos = comma == std::string_view::npos ? ts.size() : comma + 1;
-    while (!member.empty() && (member.front() == ' ' || member.front() == '\t')) member.remove_prefix(1);
+    while (!member.empty() && (member.front() == ' ' || member.front() == '\t'))
+      member.remove_prefix(1);
     if (member.substr(0, 3) != "ot=") continue;
     std::string_view list = member.substr(3);
     while (!list.empty()) {
@@ -79,9 +82,12 @@ std::optional<std::uint64_t> parse_hex56(std::string_view s, bool pad) noexcept 
   std::uint64_t v = 0;
   for (char c : s) {
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else return std::nullopt;  // lowercase only
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else
+      return std::nullopt;  // lowercase only
     v = (v << 4) | static_cast<std::uint64_t>(d);
   }
   return v << (4 * (14 - s.size()));  // `th` is padded with trailing zeros
@@ -119,7 +125,10 @@ const std::shared_ptr<const ContextExtras>& root_tracestate(std::uint64_t th) no
     ts.append(digits, n);
     auto* extras = new ContextExtras{std::move(ts), {}};
     // A shared_ptr with no control block: copies cost two pointer moves, never an atomic.
-    it = table->emplace(th, std::shared_ptr<const ContextExtras>(std::shared_ptr<const ContextExtras>(), extras)).first;
+    it = table
+             ->emplace(th, std::shared_ptr<const ContextExtras>(
+                               std::shared_ptr<const ContextExtras>(), extras))
+             .first;
   }
   cache = {th, &it->second};
   return it->second;
@@ -184,7 +193,8 @@ class ParentBased final : public Sampler {
   SamplingDecision should_sample(const SamplingParams& p) noexcept override {
     if (p.remote_parent == nullptr) return counted(root_->should_sample(p));
     const bool parent_sampled = p.remote_parent->sampled();
-    Sampler* d = parent_sampled ? o_.remote_parent_sampled.get() : o_.remote_parent_not_sampled.get();
+    Sampler* d =
+        parent_sampled ? o_.remote_parent_sampled.get() : o_.remote_parent_not_sampled.get();
     if (d != nullptr) return counted(d->should_sample(p));
     double prob = kUnknownProbability;
     if (parent_sampled) {
@@ -381,8 +391,10 @@ class RateLimited final : public Sampler {
 class Adaptive final : public Sampler {
  public:
   explicit Adaptive(AdaptiveOptions o)
-      : o_(std::move(o)), clock_(default_clock(o_.clock)),
-        window_ns_(std::max<std::int64_t>(1'000'000, std::chrono::duration_cast<std::chrono::nanoseconds>(o_.window).count())) {
+      : o_(std::move(o)),
+        clock_(default_clock(o_.clock)),
+        window_ns_(std::max<std::int64_t>(
+            1'000'000, std::chrono::duration_cast<std::chrono::nanoseconds>(o_.window).count())) {
     o_.min_probability = std::clamp(o_.min_probability, 1e-12, 1.0);
     o_.max_step = std::max(o_.max_step, 1.0001);
     o_.smoothing = std::clamp(o_.smoothing, 0.01, 1.0);
@@ -422,7 +434,8 @@ class Adaptive final : public Sampler {
     double rate = static_cast<double>(roots_.exchange(0, std::memory_order_relaxed)) / seconds;
     rate_ = have_rate_ ? o_.smoothing * rate + (1 - o_.smoothing) * rate_ : rate;
     have_rate_ = true;
-    double want = rate_ <= 0 ? 1.0 : std::clamp(o_.target_per_second / rate_, o_.min_probability, 1.0);
+    double want =
+        rate_ <= 0 ? 1.0 : std::clamp(o_.target_per_second / rate_, o_.min_probability, 1.0);
     double next = std::clamp(want, probability_ / o_.max_step, probability_ * o_.max_step);
     set_probability(std::clamp(next, o_.min_probability, 1.0));
     window_start_.store(now, std::memory_order_relaxed);
@@ -452,9 +465,15 @@ class Adaptive final : public Sampler {
 
 }  // namespace
 
-std::shared_ptr<Sampler> always_on() { return std::make_shared<AlwaysOn>(); }
-std::shared_ptr<Sampler> always_off() { return std::make_shared<AlwaysOff>(); }
-std::shared_ptr<Sampler> probability(double p) { return std::make_shared<Probability>(p); }
+std::shared_ptr<Sampler> always_on() {
+  return std::make_shared<AlwaysOn>();
+}
+std::shared_ptr<Sampler> always_off() {
+  return std::make_shared<AlwaysOff>();
+}
+std::shared_ptr<Sampler> probability(double p) {
+  return std::make_shared<Probability>(p);
+}
 std::shared_ptr<Sampler> parent_based(std::shared_ptr<Sampler> root, ParentBasedOptions options) {
   return std::make_shared<ParentBased>(std::move(root), std::move(options));
 }

@@ -23,7 +23,8 @@ void fail(Error& error, std::string message) {
   if (!error) error = Error{ErrorCode::invalid_environment, std::move(message)};
 }
 
-// A number from `var`, or `fallback` when unset; nullopt (error set) when malformed or out of range.
+// A number from `var`, or `fallback` when unset; nullopt (error set) when malformed or out of
+// range.
 std::optional<double> number(EnvVar var, double fallback, double lo, double hi, Error& error) {
   auto text = env(var);
   if (!text) return fallback;
@@ -56,9 +57,10 @@ std::shared_ptr<Sampler> sampler_from_environment(Error& error) {
       if (!p) return nullptr;
       return n == "traceidratio" ? everywhere(probability(*p)) : parent_based(probability(*p));
     }
-    fail(error, "OTEL_TRACES_SAMPLER: expected always_on, always_off, traceidratio, "
-                "parentbased_always_on, parentbased_always_off or parentbased_traceidratio, got '" +
-                    *name + "'");
+    fail(error,
+         "OTEL_TRACES_SAMPLER: expected always_on, always_off, traceidratio, "
+         "parentbased_always_on, parentbased_always_off or parentbased_traceidratio, got '" +
+             *name + "'");
     return nullptr;
   }
   if (auto name = env(EnvVar::skein_sampler)) {
@@ -77,8 +79,10 @@ std::shared_ptr<Sampler> sampler_from_environment(Error& error) {
       auto r = number(EnvVar::skein_sampler_arg, 10.0, 0.0, 1e9, error);
       return r ? adaptive({.target_per_second = *r}) : nullptr;
     }
-    fail(error, "SKEIN_SAMPLER: expected always_on, always_off, probability, rate_limited or "
-                "adaptive, got '" + *name + "'");
+    fail(error,
+         "SKEIN_SAMPLER: expected always_on, always_off, probability, rate_limited or "
+         "adaptive, got '" +
+             *name + "'");
   }
   return nullptr;
 }

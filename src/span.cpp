@@ -17,8 +17,11 @@
 namespace skein {
 namespace detail {
 
-namespace {
+// The thread's current context; declared in skein/detail/context_state.hpp so that the inline
+// fast path of Tracer::span can read it.
 SKEIN_HOT_TLS ContextState tl_current;
+
+namespace {
 
 // Spans that ended while a span or scope started inside them was still current ("out of
 // order", e.g. `s = tracer.span("next")`), each with the context it would have restored. When a
@@ -137,7 +140,10 @@ void Span::finish() noexcept {
 }
 
 void Span::note_callback_failure() noexcept {
-  if (rec_ != nullptr) ++rec_->callback_failures;
+  if (rec_ != nullptr) {
+    ++rec_->callback_failures;
+    rec_->rare = true;
+  }
 }
 
 Span& Span::set(std::string_view key, const Value& value) noexcept {
@@ -157,7 +163,7 @@ Span& Span::add_event(std::string_view name, std::initializer_list<Field> attrib
   if (r == nullptr) return *this;
   try {
     if (r->events.size() >= r->core->options().max_events) {
-      ++r->dropped_events;
+      { ++r->dropped_events; r->rare = true; }
       return *this;
     }
     detail::EventRec e;
@@ -167,8 +173,9 @@ Span& Span::add_event(std::string_view name, std::initializer_list<Field> attrib
     for (const Field& f : attributes) r->set(detail::AttrTarget::event, {}, f.key, f.value, true);
     e.attr_count = static_cast<std::uint32_t>(r->event_attrs.size()) - e.attr_begin;
     r->events.push_back(e);
+    r->rare = true;
   } catch (...) {
-    ++r->dropped_events;
+    { ++r->dropped_events; r->rare = true; }
   }
   return *this;
 }
@@ -178,19 +185,21 @@ Span& Span::add_link(const Context& linked, std::initializer_list<Field> attribu
   if (r == nullptr || !linked.valid()) return *this;
   try {
     if (r->links.size() >= r->core->options().max_links) {
-      ++r->dropped_links;
+      { ++r->dropped_links; r->rare = true; }
       return *this;
     }
     detail::LinkRec l;
     l.trace = linked.trace_id();
     l.span = linked.span_id();
     l.flags = linked.flags();
+    l.remote = linked.remote();
     l.attr_begin = static_cast<std::uint32_t>(r->link_attrs.size());
     for (const Field& f : attributes) r->set(detail::AttrTarget::link, {}, f.key, f.value, true);
     l.attr_count = static_cast<std::uint32_t>(r->link_attrs.size()) - l.attr_begin;
     r->links.push_back(l);
+    r->rare = true;
   } catch (...) {
-    ++r->dropped_links;
+    { ++r->dropped_links; r->rare = true; }
   }
   return *this;
 }

@@ -1,7 +1,10 @@
 // Tracer handles, the tracer core's application-thread side (span start, hand-off, per-thread
 // buffers), init, the default tracer, and the flush at exit.
+#include <pthread.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 
 #include "clock.hpp"
 #include "core.hpp"
@@ -9,6 +12,7 @@
 #include "locals.hpp"
 #include "propagation_internal.hpp"
 #include "resources_internal.hpp"
+#include "sampling.hpp"
 #include "tls.hpp"
 #include "skein/tracer.hpp"
 
@@ -61,9 +65,42 @@ void flush_all_at_exit() noexcept {
   }
 }
 
+// fork(): every live core is held still across the fork; the child starts afresh (fork.cpp).
+std::vector<std::shared_ptr<TracerCore>>* g_forking = nullptr;
+
+void atfork_prepare() noexcept {
+  registry().mu.lock();
+  g_forking = new (std::nothrow) std::vector<std::shared_ptr<TracerCore>>();
+  if (g_forking == nullptr) return;
+  for (auto& w : registry().cores) {
+    if (auto c = w.lock()) {
+      c->fork_prepare();
+      g_forking->push_back(std::move(c));
+    }
+  }
+}
+
+void atfork_done(bool child) noexcept {
+  std::unique_ptr<std::vector<std::shared_ptr<TracerCore>>> cores(g_forking);
+  g_forking = nullptr;
+  if (cores) {
+    for (auto& c : *cores) child ? c->fork_child() : c->fork_parent();
+  }
+  if (child) {
+    // This thread's buffers belong to the parent now (after fork_child: letting go of one may
+    // lock its core).
+    tl_cache = {};
+    tl_buffers.all.clear();
+  }
+  registry().mu.unlock();
+}
+
 void register_core(const std::shared_ptr<TracerCore>& core) {
   static const int once = std::atexit(&flush_all_at_exit);
   (void)once;
+  static const int forks = pthread_atfork(&atfork_prepare, [] { atfork_done(false); },
+                                          [] { atfork_done(true); });
+  (void)forks;
   std::lock_guard<std::mutex> lock(registry().mu);
   auto& v = registry().cores;
   std::erase_if(v, [](const std::weak_ptr<TracerCore>& w) { return w.expired(); });
@@ -77,7 +114,45 @@ void register_core(const std::shared_ptr<TracerCore>& core) {
 ThreadBuffer::ThreadBuffer(std::shared_ptr<TracerCore> c, std::uint32_t cap)
     : core(std::move(c)), capacity(cap), ready(std::size_t{cap} * 2), returned(cap) {}
 
-ThreadBuffer::~ThreadBuffer() = default;
+ThreadBuffer::~ThreadBuffer() {
+  if (core) core->retire(*this);
+}
+
+void TracerCore::Totals::add(const ThreadBuffer& b) noexcept {
+  started += b.started.get();
+  sampled += b.sampled.get();
+  sampled_roots += b.sampled_roots.get();
+  unsampled += b.unsampled.get();
+  ended += b.ended.get();
+  buffer_full += b.dropped_buffer_full.get();
+  queue_full += b.dropped_queue_full.get();
+  shutdown += b.dropped_shutdown.get();
+}
+
+void TracerCore::retire(const ThreadBuffer& b) noexcept {
+  std::lock_guard<std::mutex> lock(buffers_mu_);
+  retired_.add(b);
+}
+
+void TracerCore::release_after_stop() noexcept {
+  std::vector<std::shared_ptr<Exporter>> exporters;
+  {
+    std::lock_guard<std::mutex> lock(exporters_mu_);
+    for (const auto& e : exporters_) final_exporter_stats_ += e->stats();
+    exporters_released_ = true;
+    exporters.swap(exporters_);
+  }
+  std::vector<std::shared_ptr<ThreadBuffer>> buffers;
+  {
+    std::lock_guard<std::mutex> lock(buffers_mu_);
+    for (auto& b : buffers_) released_buffers_.push_back(b);
+    buffers.swap(buffers_);
+    buffers_version_.fetch_add(1, std::memory_order_release);
+  }
+  snapshot_.clear();
+  // `exporters` and `buffers` are released here, outside the locks (a buffer that no thread
+  // holds any more retires its counters into retired_).
+}
 
 SpanRecord* ThreadBuffer::acquire() noexcept {
   if (free_ == nullptr) {
@@ -191,6 +266,7 @@ ThreadBuffer* TracerCore::register_thread() noexcept {
         buffers_.push_back(buf);
         buffers_version_.fetch_add(1, std::memory_order_release);
       }
+      if (restart_after_fork_) restart_after_fork_locked();
     }
     tl_buffers.all.push_back(buf);
     return buf.get();
@@ -236,17 +312,51 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
   if (buf == nullptr) return s;
   buf->started.inc();
 
+  double probability = -1;
+  const std::shared_ptr<const ContextExtras>* decided_state = nullptr;
+  std::shared_ptr<const ContextExtras> combined;
   if (!trace.valid()) {
+    // A root: the one place a sampler decides for a trace started here.
     trace = new_trace_id();
     flags = trace_flags::random;
     bool keep = true;
-    if (options_.sampler) {
-      SamplingParams p{trace, name, o.type, o.kind, o.attributes};
-      keep = options_.sampler->should_sample(p);
+    if (Sampler* sampler = options_.sampler.get()) {
+      SamplingParams p{trace, trace.lo & (kMaxThreshold - 1), name, o.type, o.kind, o.attributes,
+                       nullptr};
+      SamplingDecision d = sampler->should_sample(p);
+      keep = d.sample;
+      probability = d.probability;
+      if (keep && d.consistent) decided_state = &root_tracestate(d.threshold);
     }
     if (keep) flags |= trace_flags::sampled;
-  } else if ((flags & trace_flags::sampled) == 0) {
-    // An explicit or remote unsampled parent.
+    if (decided_state != nullptr) {
+      if (extras == nullptr || ((*extras)->baggage.empty() && !(*extras)->locals)) {
+        extras = decided_state;
+      } else {
+        // Baggage (or context-local values) from the context and the decision's tracestate: the
+        // one case that allocates.
+        try {
+          combined = std::make_shared<const ContextExtras>(ContextExtras{
+              (*decided_state)->trace_state, (*extras)->baggage, (*extras)->locals});
+          extras = &combined;
+        } catch (...) {
+        }
+      }
+    }
+  } else if (remote && o.parent != nullptr && options_.sampler && options_.sampler->decides_remote()) {
+    // A remote parent, and a sampler that wants a say (parent_based with its own choices).
+    std::string_view ts = o.parent->trace_state();
+    std::uint64_t rv = trace.lo & (kMaxThreshold - 1);
+    if (auto explicit_rv = tracestate_rv(ts)) rv = *explicit_rv;
+    SamplingParams p{trace, rv, name, o.type, o.kind, o.attributes, o.parent};
+    SamplingDecision d = options_.sampler->should_sample(p);
+    flags = static_cast<std::uint8_t>((flags & ~trace_flags::sampled) |
+                                      (d.sample ? trace_flags::sampled : 0));
+    probability = d.probability;
+  }
+
+  if ((flags & trace_flags::sampled) == 0) {
+    // Not recorded; the context still propagates (sampled flag 0).
     buf->unsampled.inc();
     s.saved_ = cur;
     s.pushed_ = true;
@@ -257,17 +367,6 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
     return s;
   }
 
-  if ((flags & trace_flags::sampled) == 0) {
-    buf->unsampled.inc();
-    s.saved_ = cur;
-    s.pushed_ = true;
-    s.own_trace_ = trace;
-    s.own_span_ = new_span_id();
-    s.own_flags_ = flags;
-    cur = ContextState{trace, s.own_span_, flags, false, nullptr, nullptr};
-    return s;
-  }
-
   SpanRecord* r = buf->acquire();
   if (r == nullptr) {
     buf->dropped_buffer_full.inc();
@@ -275,13 +374,16 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
     return s;
   }
   buf->sampled.inc();
+  if (!parent.valid()) buf->sampled_roots.inc();
   r->trace = trace;
   r->span = new_span_id();
   r->parent = parent;
   r->flags = flags;
   r->parent_remote = remote;
+  r->sampling_probability = probability;
   if (extras != nullptr) {
     r->extras = *extras;
+    r->rare = true;
     if (!options_.baggage_attributes.empty()) copy_baggage_attributes(*r, options_.baggage_attributes);
     if (r->extras && r->extras->locals) apply_locals(*r, *r->extras->locals);  // correlation.cpp
   }
@@ -306,10 +408,23 @@ void TracerCore::submit(SpanRecord* r) noexcept {
     if (b != nullptr && r->home == b) b->release_local(r);
     return;
   }
+  // Started by the parent before a fork(), ended in the child: the parent exports it, not us.
+  if (r->home != b && r->home->forked_away.load(std::memory_order_relaxed)) return;
   b->ended.inc();
+  while (!b->foreign_dropped.empty() && b->ready.push(b->foreign_dropped.back())) {
+    b->foreign_dropped.pop_back();
+  }
   if (!b->ready.push(r)) {
     b->dropped_queue_full.inc();
-    if (r->home == b) b->release_local(r);
+    if (r->home == b) {
+      b->release_local(r);
+    } else {
+      r->discard = true;
+      try {
+        b->foreign_dropped.push_back(r);
+      } catch (...) {  // out of memory: the record stays lost to its pool
+      }
+    }
     return;
   }
   // Every 128 hand-offs, look at the ring's real depth and wake the pipeline when an eighth of
@@ -321,15 +436,19 @@ Stats TracerCore::stats() const noexcept {
   Stats s;
   {
     std::lock_guard<std::mutex> lock(buffers_mu_);
-    for (const auto& b : buffers_) {
-      s.spans_started += b->started.get();
-      s.spans_sampled += b->sampled.get();
-      s.spans_unsampled += b->unsampled.get();
-      s.spans_ended += b->ended.get();
-      s.dropped_buffer_full += b->dropped_buffer_full.get();
-      s.dropped_queue_full += b->dropped_queue_full.get();
-      s.dropped_shutdown += b->dropped_shutdown.get();
+    Totals t = retired_;
+    for (const auto& b : buffers_) t.add(*b);
+    for (const auto& w : released_buffers_) {
+      if (auto b = w.lock()) t.add(*b);
     }
+    s.spans_started = t.started;
+    s.spans_sampled = t.sampled;
+    s.spans_unsampled = t.unsampled;
+    s.spans_sampled_roots = t.sampled_roots;
+    s.spans_ended = t.ended;
+    s.dropped_buffer_full = t.buffer_full;
+    s.dropped_queue_full = t.queue_full;
+    s.dropped_shutdown = t.shutdown;
   }
   s.dropped_shutdown += retired_dropped_.load(std::memory_order_relaxed) + dropped_late_.get();
   s.spans_exported = exported_.get();
@@ -341,6 +460,25 @@ Stats TracerCore::stats() const noexcept {
   s.callback_failures = callback_failures_.get();
   s.enrich_without_span = g_enrich_without_span.load(std::memory_order_relaxed);
   s.spans_dropped = s.dropped_buffer_full + s.dropped_queue_full + s.dropped_shutdown;
+  ExporterStats x;
+  {
+    std::lock_guard<std::mutex> lock(exporters_mu_);
+    if (exporters_released_) x = final_exporter_stats_;
+    for (const auto& e : exporters_) x += e->stats();
+  }
+  s.export_sent = x.sent;
+  s.export_rejected = x.rejected;
+  s.export_failed = x.failed;
+  s.export_dropped_queue_full = x.dropped_queue_full;
+  s.export_dropped_shutdown = x.dropped_shutdown;
+  s.export_retries = x.retries;
+  s.dropped_tail_sampling = x.discarded_tail_sampling;
+  if (options_.sampler) {
+    try {
+      options_.sampler->collect_stats(s.samplers);
+    } catch (...) {
+    }
+  }
   return s;
 }
 
@@ -404,6 +542,7 @@ Tracer Tracer::init(const Options& options) noexcept {
     }
     bool make_default = options.make_default.value_or(
         detail::g_default_core.load(std::memory_order_acquire) == nullptr);
+    fo.exporters.clear();  // the core owns them now, and lets go of them at shutdown
     auto core = std::make_shared<detail::TracerCore>(std::move(fo), Error{}, std::move(exporters));
     core->start();
     auto owner = std::make_shared<detail::TracerOwner>(core);
@@ -417,7 +556,7 @@ Tracer Tracer::init(const Options& options) noexcept {
   return Tracer();
 }
 
-Span Tracer::span(std::string_view name, const SpanOptions& options) noexcept {
+Span Tracer::start(std::string_view name, const SpanOptions& options) noexcept {
   return core_->start_span(name, options);
 }
 

@@ -4,7 +4,6 @@
 #include <sstream>
 
 #include "skein/exporter.hpp"
-#include "skein/sampler.hpp"
 #include "skein/span.hpp"
 
 namespace skein {
@@ -84,50 +83,6 @@ std::string_view to_string(SpanKind kind) noexcept {
   return "internal";
 }
 
-// ---- samplers ----------------------------------------------------------------------------------
-
-namespace {
-
-class AlwaysOn final : public Sampler {
- public:
-  bool should_sample(const SamplingParams&) noexcept override { return true; }
-  std::string description() const override { return "AlwaysOnSampler"; }
-};
-
-class AlwaysOff final : public Sampler {
- public:
-  bool should_sample(const SamplingParams&) noexcept override { return false; }
-  std::string description() const override { return "AlwaysOffSampler"; }
-};
-
-class Ratio final : public Sampler {
- public:
-  explicit Ratio(double r) : ratio_(r) {
-    // Keep when the trace id's 56 random low bits fall below ratio * 2^56.
-    if (r >= 1.0) threshold_ = 1ULL << 56;
-    else if (r <= 0.0) threshold_ = 0;
-    else threshold_ = static_cast<std::uint64_t>(std::ldexp(r, 56));
-  }
-  bool should_sample(const SamplingParams& p) noexcept override {
-    return (p.trace_id.lo & ((1ULL << 56) - 1)) < threshold_;
-  }
-  std::string description() const override {
-    std::ostringstream s;
-    s << "TraceIdRatioBased{" << ratio_ << "}";
-    return s.str();
-  }
-
- private:
-  double ratio_;
-  std::uint64_t threshold_;
-};
-
-}  // namespace
-
-std::shared_ptr<Sampler> always_on() { return std::make_shared<AlwaysOn>(); }
-std::shared_ptr<Sampler> always_off() { return std::make_shared<AlwaysOff>(); }
-std::shared_ptr<Sampler> trace_id_ratio(double ratio) { return std::make_shared<Ratio>(ratio); }
-
 // ---- core attributes -------------------------------------------------------------------------
 
 namespace {
@@ -169,8 +124,33 @@ CoreAttributes core_attributes(const SpanView& s) noexcept {
   double ms = static_cast<double>(s.end_unix_nano - s.start_unix_nano) / 1e6;
   add("honeyhive_duration_ms", AttrValue(ms));
   add("openinference.span.kind", AttrValue(openinference_kind(s.event_type)));
+  if (s.sampling_probability >= 0) add("sampling.probability", AttrValue(s.sampling_probability));
   if (s.truncated_values > 0) {
     add("skein.truncated_values", AttrValue(static_cast<std::int64_t>(s.truncated_values)));
+  }
+  // OTLP keys are unique: a user attribute with a core key wins (for example a per-request
+  // session id), and the core one is left out. Only keys starting like a core key are compared.
+  bool maybe = false;
+  for (const Attribute& a : s.attributes) {
+    char f = a.key.empty() ? '\0' : a.key.front();
+    if (f == 'h' || f == 's' || f == 'o') {
+      maybe = true;
+      break;
+    }
+  }
+  if (maybe) {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < c.size; ++i) {
+      bool shadowed = false;
+      for (const Attribute& a : s.attributes) {
+        if (a.key == c.items[i].key) {
+          shadowed = true;
+          break;
+        }
+      }
+      if (!shadowed) c.items[kept++] = c.items[i];
+    }
+    c.size = kept;
   }
   return c;
 }

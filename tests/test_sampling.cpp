@@ -29,7 +29,8 @@ TEST(SamplingThreshold, MatchesTheSpecificationTable) {
   EXPECT_EQ(th_text(0.1), "e666");
   EXPECT_EQ(th_text(0.01), "fd70a");
   EXPECT_EQ(th_text(0.001), "ffbe77");
-  EXPECT_DOUBLE_EQ(skein::detail::threshold_to_probability(skein::detail::probability_to_threshold(0.25)), 0.25);
+  EXPECT_DOUBLE_EQ(
+      skein::detail::threshold_to_probability(skein::detail::probability_to_threshold(0.25)), 0.25);
 }
 
 TEST(SamplingThreshold, ParsesOtTracestateEntry) {
@@ -135,10 +136,10 @@ TEST(ParentBased, RemoteParentFlagIsHonouredAndCanBeOverridden) {
     EXPECT_FALSE(t.span("root").recording());
   }
   {
-    auto t = make(skein::parent_based(skein::always_on(),
-                                      {.remote_parent_sampled = skein::always_off(),
-                                       .remote_parent_not_sampled = skein::always_on()}),
-                  mem);
+    auto t = make(
+        skein::parent_based(skein::always_on(), {.remote_parent_sampled = skein::always_off(),
+                                                 .remote_parent_not_sampled = skein::always_on()}),
+        mem);
     EXPECT_FALSE(t.span("a", {.parent = &sampled_parent}).recording());
     EXPECT_TRUE(t.span("b", {.parent = &unsampled_parent}).recording());
   }
@@ -162,12 +163,13 @@ TEST(ParentBased, TwoServicesWithTheSameProbabilityAgree) {
 
 TEST(RulesSampler, TracesOnlyBetaUsersAndCountsPerRule) {
   auto mem = std::make_shared<skein::InMemoryExporter>();
-  auto sampler = skein::rules({{.name = "beta",
-                                .attribute = "user.id",
-                                .values = {"u-1", "u-2"},
-                                .sampler = skein::always_on()},
-                               {.name = "health", .span_name = "health*", .sampler = skein::always_off()}},
-                              skein::always_off());
+  auto sampler =
+      skein::rules({{.name = "beta",
+                     .attribute = "user.id",
+                     .values = {"u-1", "u-2"},
+                     .sampler = skein::always_on()},
+                    {.name = "health", .span_name = "health*", .sampler = skein::always_off()}},
+                   skein::always_off());
   auto t = make(sampler, mem);
   for (const char* user : {"u-1", "u-2", "u-3", "u-1", "u-9"}) {
     auto s = t.span("request", {.attributes = {{"user.id", user}}});
@@ -298,8 +300,8 @@ TEST(ConditionalTracing, SpanIfAndTracedWhen) {
     EXPECT_EQ(skein::Context::current().span_id(), child.context().span_id());
   }
   bool enabled = false;
-  auto fn = skein::traced(t, "work", [](int x) { return x * 2; },
-                          {.when = [&] { return enabled; }});
+  auto fn =
+      skein::traced(t, "work", [](int x) { return x * 2; }, {.when = [&] { return enabled; }});
   EXPECT_EQ(fn(2), 4);
   enabled = true;
   EXPECT_EQ(fn(3), 6);
@@ -313,7 +315,9 @@ TEST(ConditionalTracing, SpanIfAndTracedWhen) {
   for (const auto& s : spans) {
     if (s.name == "child") {
       for (const auto& r : spans) {
-        if (r.name == "root") EXPECT_EQ(s.parent_span_id, r.span_id);
+        if (r.name == "root") {
+          EXPECT_EQ(s.parent_span_id, r.span_id);
+        }
       }
     }
   }
@@ -321,8 +325,9 @@ TEST(ConditionalTracing, SpanIfAndTracedWhen) {
 
 TEST(Sampling, ConcurrentRootsAreCountedExactly) {
   auto mem = std::make_shared<skein::InMemoryExporter>();
-  auto sampler = skein::rules({{.attribute = "tier", .values = {"gold"}, .sampler = skein::always_on()}},
-                              skein::adaptive({.target_per_second = 1000}));
+  auto sampler =
+      skein::rules({{.attribute = "tier", .values = {"gold"}, .sampler = skein::always_on()}},
+                   skein::adaptive({.target_per_second = 1000}));
   auto t = make(sampler, mem);
   std::vector<std::thread> threads;
   for (int k = 0; k < 4; ++k) {

@@ -12,9 +12,8 @@
 int main() {
   std::atomic<std::int64_t> now_ns{0};  // a simulated clock, so the example runs in milliseconds
   auto sampler = skein::adaptive({.target_per_second = 50, .clock = [&] { return now_ns.load(); }});
-  auto tracer = skein::Tracer::init({.project = "adaptive-example",
-                                     .exporter = skein::ExporterKind::none,
-                                     .sampler = sampler});
+  auto tracer = skein::Tracer::init(
+      {.project = "adaptive-example", .exporter = skein::ExporterKind::none, .sampler = sampler});
   int last_kept = 0;
   std::printf("second  requests/s  kept/s  probability\n");
   for (int second = 0; second < 10; ++second) {

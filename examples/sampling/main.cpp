@@ -25,8 +25,8 @@ int main() {
   }
   tracer.force_flush();
   skein::Stats s = tracer.stats();
-  std::printf("kept %d of 1000 traces (%.1f %%), %zu spans exported, effective rate %.1f %%\n", kept,
-              kept / 10.0, mem->size(), 100 * s.effective_sample_rate());
+  std::printf("kept %d of 1000 traces (%.1f %%), %zu spans exported, effective rate %.1f %%\n",
+              kept, kept / 10.0, mem->size(), 100 * s.effective_sample_rate());
   auto spans = mem->spans();
   if (!spans.empty()) {
     std::printf("a kept root carries sampling.probability=%g\n",

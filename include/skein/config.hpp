@@ -42,11 +42,75 @@ struct Error {
 
 /// Where spans go when no exporter object is given.
 enum class ExporterKind : std::uint8_t {
-  automatic,  ///< the local store (skein/store.hpp), or the console when built without SQLite
+  automatic,  ///< OTLP when an OTLP endpoint is configured, else the local store (else console)
   none,       ///< record and count, export nowhere (useful with `exporters`)
   console,    ///< a readable tree per trace
   file,       ///< OTLP JSON lines, one ExportTraceServiceRequest per line
+  otlp,       ///< OTLP/HTTP to a collector or backend (see `OtlpOptions`, skein/otlp.hpp)
   store,      ///< the local SQLite store that `skein` reads (skein/store.hpp)
+};
+
+/// OTLP/HTTP body encoding.
+enum class OtlpProtocol : std::uint8_t { http_protobuf, http_json };
+/// OTLP/HTTP request body compression.
+enum class OtlpCompression : std::uint8_t { none, gzip };
+
+/// The OTLP exporter (`ExporterKind::otlp`). Every field follows the OpenTelemetry variables;
+/// the `*_TRACES_*` variable wins over the general one.
+struct OtlpOptions {
+  /// Full URL the spans are POSTed to, used as is. Else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (as
+  /// is), OTEL_EXPORTER_OTLP_ENDPOINT (+ "/v1/traces"), or, with an `api_key` and an `api_url`
+  /// (HH_API_KEY, HH_API_URL), "{api_url}/opentelemetry/v1/traces" (the HoneyHive preset).
+  /// Default: http://localhost:4318/v1/traces. Setting any of these makes
+  /// `ExporterKind::automatic` export OTLP.
+  std::optional<std::string> endpoint{};
+  /// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf, http/json).
+  /// Default: http/protobuf.
+  std::optional<OtlpProtocol> protocol{};
+  /// Request headers. OTEL_EXPORTER_OTLP_TRACES_HEADERS, OTEL_EXPORTER_OTLP_HEADERS
+  /// (key=value,... percent-encoded) add those not set here. An `api_key` adds
+  /// `Authorization: Bearer <key>` unless an Authorization header is given.
+  std::vector<std::pair<std::string, std::string>> headers{};
+  /// OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, OTEL_EXPORTER_OTLP_COMPRESSION (gzip, none).
+  /// Default: none.
+  std::optional<OtlpCompression> compression{};
+  /// Timeout of one HTTP request. OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, OTEL_EXPORTER_OTLP_TIMEOUT
+  /// (milliseconds). Default: 10000 ms.
+  std::optional<std::chrono::milliseconds> timeout{};
+  /// Spans per request. OTEL_BSP_MAX_EXPORT_BATCH_SIZE. Default: 512.
+  std::optional<std::uint32_t> max_export_batch_size{};
+  /// Longest a span waits for its batch to fill before it is sent. OTEL_BSP_SCHEDULE_DELAY
+  /// (milliseconds). Default: 5000 ms.
+  std::optional<std::chrono::milliseconds> schedule_delay{};
+  /// Spans the exporter may hold, encoded, waiting or being sent; beyond that new spans are
+  /// dropped and counted. OTEL_BSP_MAX_QUEUE_SIZE. Default: 2048.
+  std::optional<std::uint32_t> max_queue_size{};
+  /// Time budget of one batch, retries included. OTEL_BSP_EXPORT_TIMEOUT (milliseconds).
+  /// Default: 30000 ms.
+  std::optional<std::chrono::milliseconds> export_timeout{};
+  /// First retry delay; doubles (with jitter) up to `retry_max_backoff`. A Retry-After answer
+  /// overrides it. SKEIN_OTLP_RETRY_INITIAL_BACKOFF_MS. Default: 1000 ms.
+  std::optional<std::chrono::milliseconds> retry_initial_backoff{};
+  /// SKEIN_OTLP_RETRY_MAX_BACKOFF_MS. Default: 5000 ms.
+  std::optional<std::chrono::milliseconds> retry_max_backoff{};
+};
+
+/// OTLP settings once resolved; see `OtlpOptions` for each field.
+struct FinalizedOtlp {
+  std::string endpoint = "http://localhost:4318/v1/traces";
+  /// Whether code or the environment named the endpoint (or the HoneyHive preset applied).
+  bool endpoint_configured = false;
+  OtlpProtocol protocol = OtlpProtocol::http_protobuf;
+  /// Every header sent, Authorization included.
+  std::vector<std::pair<std::string, std::string>> headers{};
+  OtlpCompression compression = OtlpCompression::none;
+  std::chrono::milliseconds timeout{10000};
+  std::uint32_t max_export_batch_size = 512;
+  std::chrono::milliseconds schedule_delay{5000};
+  std::uint32_t max_queue_size = 2048;
+  std::chrono::milliseconds export_timeout{30000};
+  std::chrono::milliseconds retry_initial_backoff{1000};
+  std::chrono::milliseconds retry_max_backoff{5000};
 };
 
 /// Per-span limits. Exceeding one drops or truncates and is counted on the span and in stats.
@@ -74,8 +138,13 @@ struct Options {
   std::optional<std::string> api_url{};
   /// Extra resource attributes; OTEL_RESOURCE_ATTRIBUTES (key=value,...) adds the ones not set here.
   std::vector<std::pair<std::string, std::string>> resource_attributes{};
-  /// Built-in exporter. SKEIN_EXPORTER (automatic|none|console|file). Default: automatic.
+  /// Built-in exporter. SKEIN_EXPORTER (automatic|none|console|file|otlp), then
+  /// OTEL_TRACES_EXPORTER (otlp|console|none). Default: automatic, which is OTLP when an OTLP
+  /// endpoint is configured (see `OtlpOptions::endpoint`), otherwise the local store (`skein`
+  /// shows it), or the console when skein was built without SQLite.
   std::optional<ExporterKind> exporter{};
+  /// The OTLP exporter's settings.
+  OtlpOptions otlp{};
   /// Path for ExporterKind::file. SKEIN_FILE_PATH. Default: "skein-traces.jsonl".
   std::optional<std::string> file_path{};
   /// Path for ExporterKind::store. SKEIN_STORE_PATH. Default: $HOME/.skein/skein.db.
@@ -110,8 +179,10 @@ struct FinalizedOptions {
   std::string project, service_name, source, session_name, session_id, api_key, api_url;
   std::vector<std::pair<std::string, std::string>> resource_attributes{};
   ExporterKind exporter = ExporterKind::automatic;
+  FinalizedOtlp otlp{};
   std::string file_path;
   std::string store_path;  ///< empty: the default (skein::default_store_path())
+  /// Empty in a tracer's options(): the tracer owns its exporters (and releases them at shutdown).
   std::vector<std::shared_ptr<Exporter>> exporters{};
   std::shared_ptr<Sampler> sampler{};
   std::vector<std::string> baggage_attributes{};

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -65,15 +66,16 @@ class AttrValue {
   }
 
  private:
+  struct ArrayRep {
+    const void* p;
+    std::size_t n;
+  };
   Type type_;
   union {
     bool b_;
     std::int64_t i_;
     double d_;
-    struct {
-      const void* p;
-      std::size_t n;
-    } arr_;
+    ArrayRep arr_;
   };
 };
 
@@ -93,6 +95,7 @@ struct LinkView {
   SpanId span_id;
   std::uint8_t flags = 0;
   std::span<const Attribute> attributes;
+  bool remote = false;  ///< the linked context came from another process
 };
 
 /// Process-wide facts shared by every span of a tracer (OpenTelemetry resource + HoneyHive
@@ -124,22 +127,47 @@ struct SpanView {
   std::span<const LinkView> links;
   std::uint32_t dropped_attributes = 0, dropped_events = 0, dropped_links = 0;
   std::uint32_t truncated_values = 0;
+  /// For a local root that a sampler decided: the probability it was kept with (else negative).
+  double sampling_probability = -1;
   const Resource* resource = nullptr;
 };
 
 /// The attributes skein adds to every span so that HoneyHive, OpenInference (Phoenix) and any
 /// OpenTelemetry backend read it right: `honeyhive_event_type`, `honeyhive_event_name`,
 /// `honeyhive.project`, `honeyhive.source`, `honeyhive.session_id`, `session.id`,
-/// `honeyhive_duration_ms`, `openinference.span.kind`, and `skein.truncated_values` when any.
+/// `honeyhive_duration_ms`, `openinference.span.kind`, `sampling.probability` on sampled roots,
+/// and `skein.truncated_values` when any.
 /// They are computed at export and never evicted by user attributes.
 struct CoreAttributes {
-  Attribute items[10];
+  Attribute items[12];
   std::size_t size = 0;
   [[nodiscard]] std::span<const Attribute> view() const noexcept { return {items, size}; }
 };
 CoreAttributes core_attributes(const SpanView& span) noexcept;
 
 enum class ExportResult : std::uint8_t { success, failure };
+
+/// What an exporter that sends in the background (OTLP) did with the spans it accepted. Counted
+/// in spans, except `retries` (requests).
+struct ExporterStats {
+  std::uint64_t sent = 0;                ///< accepted by the backend
+  std::uint64_t rejected = 0;            ///< refused: a 4xx answer, or a partial success
+  std::uint64_t failed = 0;              ///< not delivered: retries exhausted, timed out, other 5xx
+  std::uint64_t dropped_queue_full = 0;  ///< the exporter's bounded queue was full
+  std::uint64_t dropped_shutdown = 0;    ///< still waiting when shutdown's deadline passed
+  std::uint64_t retries = 0;             ///< requests sent again (429, 502, 503, 504, network)
+  std::uint64_t discarded_tail_sampling = 0;  ///< a tail sampler decided not to keep them
+  ExporterStats& operator+=(const ExporterStats& o) noexcept {
+    discarded_tail_sampling += o.discarded_tail_sampling;
+    sent += o.sent;
+    rejected += o.rejected;
+    failed += o.failed;
+    dropped_queue_full += o.dropped_queue_full;
+    dropped_shutdown += o.dropped_shutdown;
+    retries += o.retries;
+    return *this;
+  }
+};
 
 class Exporter {
  public:
@@ -155,6 +183,9 @@ class Exporter {
   virtual bool shutdown(std::chrono::steady_clock::time_point deadline) noexcept {
     return force_flush(deadline);
   }
+  /// Counters of an exporter that delivers asynchronously; any thread. Summed into
+  /// `Tracer::stats()`.
+  [[nodiscard]] virtual ExporterStats stats() const noexcept { return {}; }
 };
 
 /// An owned attribute value, as kept by the in-memory exporter.
@@ -228,6 +259,22 @@ std::shared_ptr<Exporter> make_console_exporter(ConsoleOptions options = {});
 /// Appends one OTLP JSON ExportTraceServiceRequest per batch, one per line. Null (with `error`
 /// set) when the file cannot be opened.
 std::shared_ptr<Exporter> make_file_exporter(const std::string& path, std::string* error = nullptr);
+
+/// Tail sampling, in process: holds each trace's finished spans until its local root ends (or
+/// `max_wait` passes), then passes the whole trace on if it has an error, its root took at least
+/// `slow_threshold`, `keep_if` says so, or else with `probability` (consistent by trace id).
+/// Memory is bounded by `max_spans`; past it the oldest trace is decided at once. Traces not
+/// kept are counted in `Stats::dropped_tail_sampling`. Use with head sampling always on.
+struct TailSamplingOptions {
+  bool keep_errors = true;
+  std::chrono::milliseconds slow_threshold{1000};  ///< 0: no latency rule
+  std::function<bool(std::span<const SpanView>)> keep_if = nullptr;
+  double probability = 0.0;  ///< of the remaining traces
+  std::chrono::milliseconds max_wait{30000};
+  std::size_t max_spans = 100000;
+};
+std::shared_ptr<Exporter> make_tail_sampler(TailSamplingOptions options,
+                                            std::vector<std::shared_ptr<Exporter>> next);
 
 /// OTLP JSON encoding of a batch (the ExportTraceServiceRequest JSON mapping), appended to `out`.
 void encode_otlp_json(std::span<const SpanView> batch, std::string& out);

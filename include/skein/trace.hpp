@@ -36,6 +36,9 @@ struct TraceOptions {
   std::vector<std::string> arg_names = {};
   bool capture_inputs = true;
   bool capture_output = true;
+  /// Trace a call only when this returns true (checked per call; unset: always). Calls it skips
+  /// run untraced and leave the current context as it is.
+  std::function<bool()> when = nullptr;
   /// Record each call's resource usage (CPU, RSS, page faults; see skein/resources.hpp).
   bool resources = false;
 };
@@ -57,9 +60,10 @@ class Traced {
 
   template <class... Args>
   decltype(auto) operator()(Args&&... args) {
-    Span span = tracer_.span(name_, {.type = options_.type,
-                                     .kind = options_.kind,
-                                     .resources = options_.resources});
+    Span span = traced_now() ? tracer_.span(name_, {.type = options_.type,
+                                                    .kind = options_.kind,
+                                                    .resources = options_.resources})
+                             : Span();
     if (span.recording() && options_.capture_inputs) record_inputs(span, args...);
     try {
       if constexpr (std::is_void_v<std::invoke_result_t<F&, Args&&...>>) {
@@ -83,6 +87,14 @@ class Traced {
   }
 
  private:
+  bool traced_now() const noexcept {
+    if (!options_.when) return true;
+    try {
+      return options_.when();
+    } catch (...) {
+      return false;
+    }
+  }
   template <class... Args>
   void record_inputs(Span& span, const Args&... args) {
     std::size_t index = 0;

@@ -17,8 +17,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "skein/config.hpp"
+#include "skein/sampler.hpp"
 #include "skein/span.hpp"
 
 namespace skein {
@@ -48,6 +50,28 @@ struct Stats {
   std::uint64_t links_dropped = 0;        ///< over the link limit
   std::uint64_t values_truncated = 0;     ///< string values cut to the length limit
   std::uint64_t callback_failures = 0;    ///< lazily computed values that threw
+  // What exporters that deliver in the background (OTLP) did with the spans counted in
+  // `spans_exported` (which counts the hand-off to them). Not part of `spans_dropped`.
+  std::uint64_t export_sent = 0;                ///< accepted by the backend
+  std::uint64_t export_rejected = 0;            ///< refused: a 4xx answer or a partial success
+  std::uint64_t export_failed = 0;              ///< retries exhausted, timed out, other 5xx
+  std::uint64_t export_dropped_queue_full = 0;  ///< the exporter's queue was full
+  std::uint64_t export_dropped_shutdown = 0;    ///< still waiting at the shutdown deadline
+  std::uint64_t export_retries = 0;             ///< requests retried (429, 502-504, network)
+  /// Spans a tail-sampling stage decided not to keep (a decision, not a loss: not in
+  /// spans_dropped).
+  std::uint64_t dropped_tail_sampling = 0;
+  /// Roots kept / roots decided: the head sampling rate actually applied ("9.8 %").
+  [[nodiscard]] double effective_sample_rate() const noexcept {
+    std::uint64_t roots = root_decisions();
+    return roots == 0 ? 1.0 : static_cast<double>(spans_sampled_roots) / static_cast<double>(roots);
+  }
+  [[nodiscard]] std::uint64_t root_decisions() const noexcept {
+    return spans_sampled_roots + spans_unsampled;
+  }
+  std::uint64_t spans_sampled_roots = 0;  ///< roots that were kept
+  /// Per sampler and per rule: decisions seen and kept, and the probability applied now.
+  std::vector<SamplerStats> samplers;
 };
 
 class Tracer {
@@ -58,7 +82,18 @@ class Tracer {
   Tracer() noexcept;
 
   /// Starts a span, child of the current context (or `options.parent`).
-  Span span(std::string_view name, const SpanOptions& options = {}) noexcept;
+  Span span(std::string_view name, const SpanOptions& options = {}) noexcept {
+    // Inside an unsampled trace a span is a no-op handle: decided inline, without a call.
+    if (options.parent == nullptr && !options.new_root && detail::in_unsampled_trace()) {
+      return Span();
+    }
+    return start(name, options);
+  }
+  /// Starts a span only when `condition` holds; otherwise a no-op handle that records nothing and
+  /// leaves the current context as it is (conditional tracing beyond sampling).
+  Span span_if(bool condition, std::string_view name, const SpanOptions& options = {}) noexcept {
+    return condition ? span(name, options) : Span();
+  }
 
   /// Starts a session (skein/session.hpp): a root span of event type `session` whose id and
   /// operation numbers are on every span started until the returned Session ends.
@@ -86,6 +121,7 @@ class Tracer {
 
  private:
   explicit Tracer(std::shared_ptr<detail::TracerCore> core) noexcept;
+  Span start(std::string_view name, const SpanOptions& options) noexcept;
   friend Tracer default_tracer() noexcept;
   std::shared_ptr<detail::TracerCore> core_;
 };
@@ -94,5 +130,9 @@ class Tracer {
 Tracer default_tracer() noexcept;
 /// Starts a span on the default tracer.
 Span span(std::string_view name, const SpanOptions& options = {}) noexcept;
+/// Starts a span on the default tracer when `condition` holds (see Tracer::span_if).
+inline Span span_if(bool condition, std::string_view name, const SpanOptions& options = {}) noexcept {
+  return condition ? span(name, options) : Span();
+}
 
 }  // namespace skein

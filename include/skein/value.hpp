@@ -168,29 +168,33 @@ class Value {
   template <class T>
   static void visit(const void* object, ValueWriter& w);
 
+  struct StringRep {
+    const char* p;
+    std::size_t n;
+  };
+  struct ListRep {
+    const Value* p;
+    std::size_t n;
+  };
+  struct MapRep {
+    const Field* p;
+    std::size_t n;
+  };
+  struct CustomRep {
+    const void* obj;
+    VisitFn fn;
+    ScalarType elem;
+    bool map;
+  };
   Kind kind_;
   union {
     bool b_;
     std::int64_t i_;
     double d_;
-    struct {
-      const char* p;
-      std::size_t n;
-    } s_;
-    struct {
-      const Value* p;
-      std::size_t n;
-    } list_;
-    struct {
-      const Field* p;
-      std::size_t n;
-    } map_;
-    struct {
-      const void* obj;
-      VisitFn fn;
-      ScalarType elem;
-      bool map;
-    } custom_;
+    StringRep s_;
+    ListRep list_;
+    MapRep map_;
+    CustomRep custom_;
   };
 };
 

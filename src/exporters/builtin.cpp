@@ -1,6 +1,9 @@
 // The exporter objects a finalized configuration asks for.
 #include "skein/config.hpp"
 #include "skein/exporter.hpp"
+#if SKEIN_HAS_OTLP
+#include "skein/otlp.hpp"
+#endif
 #if SKEIN_HAS_STORE
 #include "skein/store.hpp"
 #endif
@@ -23,6 +26,22 @@ std::vector<std::shared_ptr<Exporter>> make_builtin_exporters(const FinalizedOpt
         out.push_back(make_console_exporter());
       }
       break;
+    case ExporterKind::store: {
+#if SKEIN_HAS_STORE
+      std::string why;
+      auto s = make_store_exporter(o.store_path, &why);
+      if (!s) {
+        e = Error{ErrorCode::exporter_unavailable, "store exporter: " + why};
+        return {};
+      }
+      out.push_back(std::move(s));
+#else
+      e = Error{ErrorCode::exporter_unavailable,
+                "store exporter: skein was built without SQLite (SKEIN_WITH_STORE=OFF)"};
+      return {};
+#endif
+      break;
+    }
     case ExporterKind::console:
       out.push_back(make_console_exporter());
       break;
@@ -36,18 +55,14 @@ std::vector<std::shared_ptr<Exporter>> make_builtin_exporters(const FinalizedOpt
       out.push_back(std::move(f));
       break;
     }
-    case ExporterKind::store: {
-#if SKEIN_HAS_STORE
-      std::string why;
-      auto s = make_store_exporter(o.store_path, &why);
-      if (!s) {
-        e = Error{ErrorCode::exporter_unavailable, "store exporter: " + why};
-        return {};
-      }
-      out.push_back(std::move(s));
+    case ExporterKind::otlp: {
+#if SKEIN_HAS_OTLP
+      auto x = make_otlp_exporter(o.otlp, &e);
+      if (!x) return {};
+      out.push_back(std::move(x));
 #else
       e = Error{ErrorCode::exporter_unavailable,
-                "store exporter: skein was built without SQLite (SKEIN_WITH_STORE=OFF)"};
+                "otlp exporter: skein was built without OTLP support (SKEIN_WITH_OTLP=OFF)"};
       return {};
 #endif
       break;

@@ -87,7 +87,7 @@ class ConsoleExporter final : public Exporter {
  private:
   const char* c(const char* code) const { return color_ ? code : ""; }
 
-  void print_trace(const std::string& key) {
+  void print_trace(std::string key) {  // by value: callers pass order_.front(), erased here
     auto it = traces_.find(key);
     if (it == traces_.end()) return;
     std::vector<SpanData> spans = std::move(it->second);

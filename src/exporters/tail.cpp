@@ -92,7 +92,8 @@ class SpanCopy {
 class TailSampler final : public Exporter {
  public:
   TailSampler(TailSamplingOptions o, std::vector<std::shared_ptr<Exporter>> next)
-      : o_(std::move(o)), next_(std::move(next)),
+      : o_(std::move(o)),
+        next_(std::move(next)),
         threshold_(detail::probability_to_threshold(o_.probability)) {}
 
   ExportResult export_spans(std::span<const SpanView> batch) noexcept override {
@@ -192,7 +193,8 @@ class TailSampler final : public Exporter {
       for (const SpanView& s : spans) {
         bool root = !s.parent_span_id.valid() || s.parent_remote;
         auto ns = static_cast<std::int64_t>(s.end_unix_nano - s.start_unix_nano);
-        if (root && ns >= std::chrono::duration_cast<std::chrono::nanoseconds>(o_.slow_threshold).count()) {
+        if (root &&
+            ns >= std::chrono::duration_cast<std::chrono::nanoseconds>(o_.slow_threshold).count()) {
           return true;
         }
       }

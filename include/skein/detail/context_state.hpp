@@ -23,7 +23,17 @@ struct ContextState {
   SpanRecord* record = nullptr;
 };
 
+/// The calling thread's current context (initial-exec TLS: one %fs-relative load).
+extern __attribute__((tls_model("initial-exec"))) thread_local ContextState tl_current;
+
 /// The calling thread's current context.
 ContextState& current_state() noexcept;
+
+/// True when a span started now would be a child of an unsampled trace: a no-op, decided
+/// without a call (the decision was made at the trace's root).
+inline bool in_unsampled_trace() noexcept {
+  const ContextState& c = tl_current;
+  return c.trace.valid() && (c.flags & trace_flags::sampled) == 0;
+}
 
 }  // namespace skein::detail

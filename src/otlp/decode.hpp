@@ -1,0 +1,45 @@
+// Decoders for OTLP/HTTP trace requests into the owned model of otlp/model.hpp: protobuf
+// (protozero) and the OTLP JSON mapping (simdjson), plus gzip, and the encoders of the answer a
+// receiver sends back (ExportTraceServiceResponse with partial success).
+//
+// Errors are values: no decoder throws, crashes or reads out of bounds on corrupt input; each
+// returns a `DecodeError` whose message says what and where. Limits guard against hostile input:
+// nesting depth of values, and the size of a gunzipped body.
+//
+// JSON accepts what the OTLP spec and real SDKs send: lowerCamelCase or original field names,
+// ids as hex, 64-bit integers as strings or numbers (exact, never through a double), enums as
+// integers or names, non-finite doubles as "NaN"/"Infinity", bytes as base64; unknown fields are
+// ignored.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "otlp/model.hpp"
+
+namespace skein::otlp {
+
+/// Empty on success; otherwise what went wrong.
+struct DecodeError {
+  std::string message;
+  explicit operator bool() const noexcept { return !message.empty(); }
+};
+
+inline constexpr std::size_t kMaxValueDepth = 32;
+
+DecodeError decode_protobuf(std::string_view body, TracesRequest& out);
+DecodeError decode_json(std::string_view body, TracesRequest& out);
+
+/// Decodes a gzip (or zlib) stream; fails when the output would exceed `max_size`.
+DecodeError gunzip(std::string_view in, std::string& out, std::size_t max_size = 64u << 20);
+
+/// A receiver's answer: ExportTraceServiceResponse, with a partial_success when
+/// `rejected_spans` > 0 or `error_message` is not empty.
+std::string encode_response_protobuf(std::int64_t rejected_spans = 0,
+                                     std::string_view error_message = {});
+std::string encode_response_json(std::int64_t rejected_spans = 0,
+                                 std::string_view error_message = {});
+
+}  // namespace skein::otlp
