@@ -145,6 +145,18 @@ void TracerCore::release_after_stop() noexcept {
   std::vector<std::shared_ptr<ThreadBuffer>> buffers;
   {
     std::lock_guard<std::mutex> lock(buffers_mu_);
+    // The pipeline thread is gone, so this thread is the rings' only consumer now: a span that
+    // ended on another thread just before `enabled_` turned false, after the final drain, is
+    // counted here instead of being lost.
+    std::uint64_t late = 0;
+    for (auto& b : buffers_) {
+      SpanRecord* r = nullptr;
+      while (b->ready.pop(r)) {
+        if (!r->discard) ++late;
+        r->home->returned.push(r);
+      }
+    }
+    if (late > 0) dropped_late_.inc(late);
     for (auto& b : buffers_) released_buffers_.push_back(b);
     buffers.swap(buffers_);
     buffers_version_.fetch_add(1, std::memory_order_release);

@@ -5,6 +5,12 @@
 // anything; it ends when destroyed (or at `end()`). A span that was not sampled, or that belongs
 // to a disabled tracer, is a no-op handle: every method returns at once, nothing is recorded, and
 // values given as callables are never evaluated. No method throws.
+//
+// Threads: a span is used by one thread at a time. It may be moved to another thread (or live in
+// a coroutine frame that resumes elsewhere) and end there; the thread that started it then keeps
+// it as its current span until the block that started it ends, so that thread must not call
+// enrich_span() or start children after handing the span off. For work on other threads, carry a
+// Context (skein::wrap, skein::Task) rather than the Span.
 #pragma once
 
 #include <concepts>
