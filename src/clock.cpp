@@ -12,7 +12,8 @@ namespace {
 bool detect_tsc() noexcept {
 #if defined(__x86_64__)
   // Only when the kernel itself trusts the TSC across CPUs.
-  std::FILE* f = std::fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+  std::FILE* f =
+      std::fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
   if (f == nullptr) return false;
   char buf[32] = {};
   bool ok = std::fgets(buf, sizeof buf, f) != nullptr && std::strncmp(buf, "tsc", 3) == 0;

@@ -151,12 +151,15 @@ FinalizedOptions finalize(const Options& o, Error& error) {
   Resolver r{error};
   FinalizedOptions f;
   f.project = r.str(o.project, {EnvVar::skein_project, EnvVar::hh_project}, "default");
-  f.service_name = r.str(o.service_name, {EnvVar::otel_service_name, EnvVar::skein_service_name}, f.project);
+  f.service_name =
+      r.str(o.service_name, {EnvVar::otel_service_name, EnvVar::skein_service_name}, f.project);
   f.source = r.str(o.source, {EnvVar::skein_source, EnvVar::hh_source}, "dev");
-  f.session_name = r.str(o.session_name, {EnvVar::skein_session_name, EnvVar::hh_session_name}, f.project);
+  f.session_name =
+      r.str(o.session_name, {EnvVar::skein_session_name, EnvVar::hh_session_name}, f.project);
   char uuid[36];
   detail::new_uuid(uuid);
-  f.session_id = r.str(o.session_id, {EnvVar::skein_session_id, EnvVar::hh_session_id}, std::string(uuid, 36));
+  f.session_id =
+      r.str(o.session_id, {EnvVar::skein_session_id, EnvVar::hh_session_id}, std::string(uuid, 36));
   f.api_key = r.str(o.api_key, {EnvVar::skein_api_key, EnvVar::hh_api_key}, "");
   f.api_url = r.str(o.api_url, {EnvVar::skein_api_url, EnvVar::hh_api_url}, "");
   if (f.project.empty()) r.fail(ErrorCode::invalid_option, "project must not be empty");
@@ -191,21 +194,30 @@ FinalizedOptions finalize(const Options& o, Error& error) {
     f.exporter = *o.exporter;
   } else if (auto e = env(EnvVar::skein_exporter)) {
     std::string v = lower(trim(*e));
-    if (v == "automatic" || v == "auto") f.exporter = ExporterKind::automatic;
-    else if (v == "none") f.exporter = ExporterKind::none;
-    else if (v == "console") f.exporter = ExporterKind::console;
-    else if (v == "file") f.exporter = ExporterKind::file;
-    else if (v == "otlp") f.exporter = ExporterKind::otlp;
-    else if (v == "store") f.exporter = ExporterKind::store;
+    if (v == "automatic" || v == "auto")
+      f.exporter = ExporterKind::automatic;
+    else if (v == "none")
+      f.exporter = ExporterKind::none;
+    else if (v == "console")
+      f.exporter = ExporterKind::console;
+    else if (v == "file")
+      f.exporter = ExporterKind::file;
+    else if (v == "otlp")
+      f.exporter = ExporterKind::otlp;
+    else if (v == "store")
+      f.exporter = ExporterKind::store;
     else
       r.fail(ErrorCode::invalid_environment,
              "SKEIN_EXPORTER: expected automatic, none, console, file, otlp or store, got '" + *e +
                  "'");
   } else if (auto t = env(EnvVar::otel_traces_exporter)) {
     std::string v = lower(trim(*t));
-    if (v == "otlp") f.exporter = ExporterKind::otlp;
-    else if (v == "console") f.exporter = ExporterKind::console;
-    else if (v == "none") f.exporter = ExporterKind::none;
+    if (v == "otlp")
+      f.exporter = ExporterKind::otlp;
+    else if (v == "console")
+      f.exporter = ExporterKind::console;
+    else if (v == "none")
+      f.exporter = ExporterKind::none;
     else
       r.fail(ErrorCode::invalid_environment,
              "OTEL_TRACES_EXPORTER: expected otlp, console or none, got '" + *t + "'");
@@ -226,29 +238,33 @@ FinalizedOptions finalize(const Options& o, Error& error) {
   f.disabled = r.boolean(o.disabled, {EnvVar::skein_disabled, EnvVar::otel_sdk_disabled}, false);
 
   constexpr std::uint32_t kMax = 1u << 24;
-  f.max_attributes = r.number(o.limits.max_attributes,
-                              {EnvVar::skein_span_attribute_count_limit, EnvVar::otel_span_attribute_count_limit},
-                              1024, 1, kMax, "limits.max_attributes");
-  f.max_events = r.number(o.limits.max_events,
-                          {EnvVar::skein_span_event_count_limit, EnvVar::otel_span_event_count_limit},
-                          1024, 0, kMax, "limits.max_events");
+  f.max_attributes =
+      r.number(o.limits.max_attributes,
+               {EnvVar::skein_span_attribute_count_limit, EnvVar::otel_span_attribute_count_limit},
+               1024, 1, kMax, "limits.max_attributes");
+  f.max_events =
+      r.number(o.limits.max_events,
+               {EnvVar::skein_span_event_count_limit, EnvVar::otel_span_event_count_limit}, 1024, 0,
+               kMax, "limits.max_events");
   f.max_links = r.number(o.limits.max_links,
                          {EnvVar::skein_span_link_count_limit, EnvVar::otel_span_link_count_limit},
                          128, 0, kMax, "limits.max_links");
-  f.max_value_length = r.number(o.limits.max_value_length,
-                                {EnvVar::skein_attribute_value_length_limit, EnvVar::otel_attribute_value_length_limit},
-                                65536, 1, 1u << 30, "limits.max_value_length");
-  f.thread_buffer_spans = r.number(o.thread_buffer_spans, {EnvVar::skein_thread_buffer_spans},
-                                   8192, 1, 1u << 20, "thread_buffer_spans");
+  f.max_value_length = r.number(
+      o.limits.max_value_length,
+      {EnvVar::skein_attribute_value_length_limit, EnvVar::otel_attribute_value_length_limit},
+      65536, 1, 1u << 30, "limits.max_value_length");
+  f.thread_buffer_spans = r.number(o.thread_buffer_spans, {EnvVar::skein_thread_buffer_spans}, 8192,
+                                   1, 1u << 20, "thread_buffer_spans");
   auto ms = [](const std::optional<std::chrono::milliseconds>& d) -> std::optional<std::uint32_t> {
     if (!d) return std::nullopt;
     auto c = d->count();
     return c < 0 ? 0u : static_cast<std::uint32_t>(std::min<long long>(c, 0xffffffffLL));
   };
-  f.flush_interval = std::chrono::milliseconds(
-      r.number(ms(o.flush_interval), {EnvVar::skein_flush_interval_ms}, 20, 1, 60000, "flush_interval"));
-  f.shutdown_timeout = std::chrono::milliseconds(r.number(
-      ms(o.shutdown_timeout), {EnvVar::skein_shutdown_timeout_ms}, 3000, 0, 600000, "shutdown_timeout"));
+  f.flush_interval = std::chrono::milliseconds(r.number(
+      ms(o.flush_interval), {EnvVar::skein_flush_interval_ms}, 20, 1, 60000, "flush_interval"));
+  f.shutdown_timeout = std::chrono::milliseconds(r.number(ms(o.shutdown_timeout),
+                                                          {EnvVar::skein_shutdown_timeout_ms}, 3000,
+                                                          0, 600000, "shutdown_timeout"));
   f.baggage_attributes = o.baggage_attributes;
   if (f.baggage_attributes.empty()) {
     if (auto e = env(EnvVar::skein_baggage_attributes)) {

@@ -23,7 +23,9 @@ namespace skein::detail {
 /// A counter written by one thread (relaxed store, no read-modify-write) and read by any.
 struct OwnedCounter {
   std::atomic<std::uint64_t> v{0};
-  void inc(std::uint64_t n = 1) noexcept { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void inc(std::uint64_t n = 1) noexcept {
+    v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   std::uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
 };
 
@@ -44,19 +46,19 @@ struct ThreadBuffer {
 
   std::shared_ptr<TracerCore> core;
   std::uint32_t capacity;
-  SpscRing<SpanRecord*> ready;     // owner -> pipeline
-  SpscRing<SpanRecord*> returned;  // pipeline -> owner
-  std::atomic<bool> orphaned{false};  // the owning thread exited; may be adopted
+  SpscRing<SpanRecord*> ready;           // owner -> pipeline
+  SpscRing<SpanRecord*> returned;        // pipeline -> owner
+  std::atomic<bool> orphaned{false};     // the owning thread exited; may be adopted
   std::atomic<bool> forked_away{false};  // in a fork child: a buffer of the parent (fork.cpp)
-  std::uint32_t pushes = 0;           // owner only: hand-offs, to pace the depth checks
+  std::uint32_t pushes = 0;              // owner only: hand-offs, to pace the depth checks
   // Owner only: records of other threads dropped here while `ready` was full. They cannot go to
   // their home's free list from this thread, so they wait to travel through `ready` (marked
   // `discard`) and the pipeline sends them home. Bounded by the records that exist.
   std::vector<SpanRecord*> foreign_dropped;
 
   // Counters written by the owner.
-  OwnedCounter started, sampled, sampled_roots, unsampled, ended, dropped_buffer_full, dropped_queue_full,
-      dropped_shutdown;
+  OwnedCounter started, sampled, sampled_roots, unsampled, ended, dropped_buffer_full,
+      dropped_queue_full, dropped_shutdown;
 
  private:
   SpanRecord* free_ = nullptr;
@@ -66,7 +68,8 @@ struct ThreadBuffer {
 
 class TracerCore : public std::enable_shared_from_this<TracerCore> {
  public:
-  TracerCore(FinalizedOptions options, Error status, std::vector<std::shared_ptr<Exporter>> exporters);
+  TracerCore(FinalizedOptions options, Error status,
+             std::vector<std::shared_ptr<Exporter>> exporters);
   ~TracerCore();
 
   /// Starts the pipeline thread (not in the constructor: it needs shared_from_this).
@@ -131,13 +134,13 @@ class TracerCore : public std::enable_shared_from_this<TracerCore> {
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
   std::atomic<bool> stop_{false};
-  std::atomic<bool> nudged_{false};      // an application thread asked the pipeline to drain
-  std::atomic<bool> stopped_{false};     // the thread has finished
+  std::atomic<bool> nudged_{false};   // an application thread asked the pipeline to drain
+  std::atomic<bool> stopped_{false};  // the thread has finished
   std::atomic<std::uint64_t> flush_requested_{0};
   std::atomic<std::uint64_t> flush_done_{0};
-  std::condition_variable done_cv_;      // with wake_mu_
+  std::condition_variable done_cv_;              // with wake_mu_
   std::atomic<std::int64_t> flush_deadline_{0};  // steady_clock ticks
-  bool flush_ok_ = true;                          // with wake_mu_
+  bool flush_ok_ = true;                         // with wake_mu_
   std::atomic<bool> abandoned_{false};           // shutdown gave up on the thread
   std::mutex shutdown_mu_;
   bool shut_down_ = false;
@@ -150,8 +153,8 @@ class TracerCore : public std::enable_shared_from_this<TracerCore> {
     std::uint64_t started = 0, sampled = 0, sampled_roots = 0, unsampled = 0, ended = 0,
                   buffer_full = 0, queue_full = 0, shutdown = 0;
     void add(const ThreadBuffer& b) noexcept;
-  } retired_;  // counters of buffers that are gone, with buffers_mu_
-  mutable std::mutex exporters_mu_;  // guards exporters_ against stats() once shutdown clears it
+  } retired_;                           // counters of buffers that are gone, with buffers_mu_
+  mutable std::mutex exporters_mu_;     // guards exporters_ against stats() once shutdown clears it
   ExporterStats final_exporter_stats_;  // with exporters_mu_, once the exporters are released
   bool exporters_released_ = false;     // with exporters_mu_
   void release_after_stop() noexcept;

@@ -23,7 +23,8 @@ struct Xoshiro {
     if (getrandom(seedv, sizeof seedv, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof seedv)) {
       timespec ts{};
       clock_gettime(CLOCK_MONOTONIC, &ts);
-      seedv[0] = static_cast<std::uint64_t>(ts.tv_nsec) ^ (static_cast<std::uint64_t>(getpid()) << 32);
+      seedv[0] =
+          static_cast<std::uint64_t>(ts.tv_nsec) ^ (static_cast<std::uint64_t>(getpid()) << 32);
       seedv[1] = reinterpret_cast<std::uintptr_t>(this);
       seedv[2] = static_cast<std::uint64_t>(ts.tv_sec);
       seedv[3] = 0x9e3779b97f4a7c15ULL;
@@ -54,8 +55,9 @@ struct Xoshiro {
 SKEIN_HOT_TLS Xoshiro tl_rng;
 
 // The child of fork() has one thread: the one that forked. Its generator is re-seeded there.
-void reseed_in_child() noexcept { tl_rng.seeded = false; }
-
+void reseed_in_child() noexcept {
+  tl_rng.seeded = false;
+}
 
 }  // namespace
 

@@ -176,9 +176,10 @@ void TracerCore::export_batch() noexcept {
       v.events = std::span<const EventView>(event_views_.data() + e0, event_views_.size() - e0);
       std::size_t l0 = link_views_.size();
       for (const LinkRec& l : r->links) {
-        link_views_.push_back(LinkView{
-            l.trace, l.span, l.flags,
-            std::span<const Attribute>(r->link_attrs.data() + l.attr_begin, l.attr_count), l.remote});
+        link_views_.push_back(
+            LinkView{l.trace, l.span, l.flags,
+                     std::span<const Attribute>(r->link_attrs.data() + l.attr_begin, l.attr_count),
+                     l.remote});
       }
       v.links = std::span<const LinkView>(link_views_.data() + l0, link_views_.size() - l0);
       v.dropped_attributes = r->dropped_attrs;
@@ -216,7 +217,8 @@ void TracerCore::export_batch() noexcept {
 }
 
 void TracerCore::return_record(SpanRecord* r) noexcept {
-  // The owner clears the record when it takes it again. Cannot fail: a home ring holds as many slots as the home has records.
+  // The owner clears the record when it takes it again. Cannot fail: a home ring holds as many
+  // slots as the home has records.
   r->home->returned.push(r);
 }
 

@@ -147,8 +147,7 @@ class Flattener final : public ValueWriter {
         index_ = saved_index;
         return;
       }
-      default:
-        r_.add_scalar(t_, path_, v);
+      default: r_.add_scalar(t_, path_, v);
     }
   }
 
@@ -206,12 +205,12 @@ class Flattener final : public ValueWriter {
         auto* p = reinterpret_cast<std::string_view*>(
             a.alloc(n * sizeof(std::string_view), alignof(std::string_view)));
         if (p == nullptr) return;
-        for (std::size_t i = 0; i < n; ++i) new (&p[i]) std::string_view(r_.store_string(d[i].as_string()));
+        for (std::size_t i = 0; i < n; ++i)
+          new (&p[i]) std::string_view(r_.store_string(d[i].as_string()));
         value = AttrValue(AttrValue::Type::string_array, p, n);
         break;
       }
-      case ScalarType::none:
-        return;
+      case ScalarType::none: return;
     }
     r_.push_slow(vec, Attribute{a.copy(path_), value});
   }
@@ -233,7 +232,10 @@ void SpanRecord::add_scalar(AttrTarget target, std::string_view prefix, std::str
   const std::size_t n = prefix.size() + 1 + key.size();
   char* p = arena.alloc(n);
   if (p == nullptr) {
-    { ++dropped_attrs; rare = true; }
+    {
+      ++dropped_attrs;
+      rare = true;
+    }
     return;
   }
   std::memcpy(p, prefix.data(), prefix.size());
@@ -260,12 +262,18 @@ bool SpanRecord::make_room(AttrTarget target, std::string_view key) noexcept {
     }
     if (target_vector(target).size() - begin < max_attrs) return true;
   }
-  { ++dropped_attrs; rare = true; }
+  {
+    ++dropped_attrs;
+    rare = true;
+  }
   return false;
 }
 
 std::string_view SpanRecord::store_cut(std::string_view s) noexcept {
-  { ++truncated; rare = true; }
+  {
+    ++truncated;
+    rare = true;
+  }
   return arena.copy(cut_utf8(s, max_value_length));
 }
 
@@ -273,7 +281,10 @@ void SpanRecord::push_slow(std::vector<Attribute>& vec, const Attribute& a) noex
   try {
     vec.push_back(a);
   } catch (...) {
-    { ++dropped_attrs; rare = true; }
+    {
+      ++dropped_attrs;
+      rare = true;
+    }
   }
 }
 
@@ -321,7 +332,10 @@ void SpanRecord::set(AttrTarget target, std::string_view prefix, std::string_vie
   try {
     flatten(*this, target, prefix, key, value, lists_as_arrays);
   } catch (...) {
-    { ++dropped_attrs; rare = true; }
+    {
+      ++dropped_attrs;
+      rare = true;
+    }
   }
 }
 

@@ -91,7 +91,7 @@ struct alignas(64) SpanRecord {
   SpanKind kind = SpanKind::internal;
   EventType type = EventType::generic;
   StatusCode status = StatusCode::unset;
-  bool rare = false;  // see above; set by mark_rare()
+  bool rare = false;     // see above; set by mark_rare()
   bool discard = false;  // dropped on another thread: the pipeline only sends it home
 
   // Line 1: name, user attributes, where the record goes back to.
@@ -120,9 +120,7 @@ struct alignas(64) SpanRecord {
 
   void mark_rare() noexcept { rare = true; }
 
-  SpanRecord() {
-    attrs.reserve(16);
-  }
+  SpanRecord() { attrs.reserve(16); }
 
   /// Clears the data for reuse (keeping capacity).
   void reset() noexcept;
@@ -157,7 +155,8 @@ struct alignas(64) SpanRecord {
   }
   /// Copies a string value into the arena, cut to the length limit (counted).
   std::string_view store_string(std::string_view s) noexcept {
-    if (s.size() > max_value_length) [[unlikely]] return store_cut(s);
+    if (s.size() > max_value_length) [[unlikely]]
+      return store_cut(s);
     return arena.copy(s);
   }
 

@@ -9,10 +9,10 @@
 #include "core.hpp"
 #include "record.hpp"
 #include "resources_internal.hpp"
-#include "tls.hpp"
 #include "skein/enrich.hpp"
 #include "skein/span.hpp"
 #include "skein/trace.hpp"
+#include "tls.hpp"
 
 namespace skein {
 namespace detail {
@@ -58,8 +58,12 @@ void skip_ended_early(ContextState& next) noexcept {
 }
 }  // namespace
 
-ContextState& tl_state() noexcept { return tl_current; }
-ContextState& current_state() noexcept { return tl_current; }
+ContextState& tl_state() noexcept {
+  return tl_current;
+}
+ContextState& current_state() noexcept {
+  return tl_current;
+}
 
 std::atomic<std::uint64_t> g_enrich_without_span{0};
 
@@ -96,8 +100,12 @@ void record_output(Span& span, const Value& v) noexcept {
 // ---- Span -----------------------------------------------------------------------------------
 
 Span::Span(Span&& o) noexcept
-    : rec_(o.rec_), saved_(o.saved_), pushed_(o.pushed_), own_flags_(o.own_flags_),
-      own_trace_(o.own_trace_), own_span_(o.own_span_) {
+    : rec_(o.rec_),
+      saved_(o.saved_),
+      pushed_(o.pushed_),
+      own_flags_(o.own_flags_),
+      own_trace_(o.own_trace_),
+      own_span_(o.own_span_) {
   o.rec_ = nullptr;
   o.pushed_ = false;
 }
@@ -134,7 +142,8 @@ void Span::finish() noexcept {
   }
   if (r != nullptr) {
     r->end_ticks = detail::now_ticks();
-    if (r->resources != nullptr) [[unlikely]] detail::finish_resources(*r);  // resources.cpp
+    if (r->resources != nullptr) [[unlikely]]
+      detail::finish_resources(*r);  // resources.cpp
     r->core->submit(r);
   }
 }
@@ -163,7 +172,10 @@ Span& Span::add_event(std::string_view name, std::initializer_list<Field> attrib
   if (r == nullptr) return *this;
   try {
     if (r->events.size() >= r->core->options().max_events) {
-      { ++r->dropped_events; r->rare = true; }
+      {
+        ++r->dropped_events;
+        r->rare = true;
+      }
       return *this;
     }
     detail::EventRec e;
@@ -175,7 +187,10 @@ Span& Span::add_event(std::string_view name, std::initializer_list<Field> attrib
     r->events.push_back(e);
     r->rare = true;
   } catch (...) {
-    { ++r->dropped_events; r->rare = true; }
+    {
+      ++r->dropped_events;
+      r->rare = true;
+    }
   }
   return *this;
 }
@@ -185,7 +200,10 @@ Span& Span::add_link(const Context& linked, std::initializer_list<Field> attribu
   if (r == nullptr || !linked.valid()) return *this;
   try {
     if (r->links.size() >= r->core->options().max_links) {
-      { ++r->dropped_links; r->rare = true; }
+      {
+        ++r->dropped_links;
+        r->rare = true;
+      }
       return *this;
     }
     detail::LinkRec l;
@@ -199,7 +217,10 @@ Span& Span::add_link(const Context& linked, std::initializer_list<Field> attribu
     r->links.push_back(l);
     r->rare = true;
   } catch (...) {
-    { ++r->dropped_links; r->rare = true; }
+    {
+      ++r->dropped_links;
+      r->rare = true;
+    }
   }
   return *this;
 }
@@ -207,7 +228,8 @@ Span& Span::add_link(const Context& linked, std::initializer_list<Field> attribu
 Span& Span::set_status(StatusCode code, std::string_view message) noexcept {
   if (rec_ != nullptr) {
     rec_->status = code;
-    rec_->status_message = code == StatusCode::error ? rec_->arena.copy(message) : std::string_view();
+    rec_->status_message =
+        code == StatusCode::error ? rec_->arena.copy(message) : std::string_view();
   }
   return *this;
 }
@@ -232,7 +254,8 @@ Span& Span::record_exception(std::exception_ptr e) noexcept {
   } catch (const std::exception& ex) {
     record_exception(ex);
   } catch (...) {
-    add_event("exception", {{"exception.type", "unknown"}, {"exception.message", "unknown exception"}});
+    add_event("exception",
+              {{"exception.type", "unknown"}, {"exception.message", "unknown exception"}});
     rec_->set(detail::AttrTarget::span, {}, "honeyhive_error", Value("unknown exception"), false);
     set_status(StatusCode::error, "unknown exception");
   }
@@ -347,7 +370,9 @@ bool enrich_record(detail::SpanRecord* r, const Enrichment& e) noexcept {
 }
 }  // namespace
 
-bool enrich_span(const Enrichment& e) noexcept { return enrich_record(detail::tl_state().record, e); }
+bool enrich_span(const Enrichment& e) noexcept {
+  return enrich_record(detail::tl_state().record, e);
+}
 
 bool enrich_span(std::initializer_list<Field> metadata) noexcept {
   return enrich_record(detail::tl_state().record, Enrichment{.metadata = metadata});
@@ -371,5 +396,7 @@ bool enrich_span(Span& span, const Enrichment& e) noexcept {
 }  // namespace skein
 
 namespace skein::detail {
-SpanRecord* SpanRecordAccess::get(const Span& s) noexcept { return s.rec_; }
+SpanRecord* SpanRecordAccess::get(const Span& s) noexcept {
+  return s.rec_;
+}
 }  // namespace skein::detail

@@ -51,9 +51,13 @@ class SpscRing {
   }
 
   /// Any thread: how many items were ever pushed (a position to wait for).
-  [[nodiscard]] std::size_t pushed() const noexcept { return head_.load(std::memory_order_acquire); }
+  [[nodiscard]] std::size_t pushed() const noexcept {
+    return head_.load(std::memory_order_acquire);
+  }
   /// Consumer only: how many items were ever popped.
-  [[nodiscard]] std::size_t popped() const noexcept { return tail_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::size_t popped() const noexcept {
+    return tail_.load(std::memory_order_relaxed);
+  }
 
   /// Any thread: approximate emptiness.
   [[nodiscard]] bool empty_approx() const noexcept {

@@ -13,8 +13,8 @@
 #include "propagation_internal.hpp"
 #include "resources_internal.hpp"
 #include "sampling.hpp"
-#include "tls.hpp"
 #include "skein/tracer.hpp"
+#include "tls.hpp"
 
 namespace skein {
 namespace detail {
@@ -98,8 +98,8 @@ void atfork_done(bool child) noexcept {
 void register_core(const std::shared_ptr<TracerCore>& core) {
   static const int once = std::atexit(&flush_all_at_exit);
   (void)once;
-  static const int forks = pthread_atfork(&atfork_prepare, [] { atfork_done(false); },
-                                          [] { atfork_done(true); });
+  static const int forks = pthread_atfork(
+      &atfork_prepare, [] { atfork_done(false); }, [] { atfork_done(true); });
   (void)forks;
   std::lock_guard<std::mutex> lock(registry().mu);
   auto& v = registry().cores;
@@ -203,7 +203,9 @@ SpanRecord* ThreadBuffer::acquire() noexcept {
 
 TracerCore::TracerCore(FinalizedOptions options, Error status,
                        std::vector<std::shared_ptr<Exporter>> exporters)
-    : options_(std::move(options)), status_(std::move(status)), exporters_(std::move(exporters)),
+    : options_(std::move(options)),
+      status_(std::move(status)),
+      exporters_(std::move(exporters)),
       id_(g_next_core_id.fetch_add(1)) {
   resource_.service_name = options_.service_name;
   resource_.project = options_.project;
@@ -228,7 +230,8 @@ TracerCore::TracerCore(FinalizedOptions options, Error status,
 
 TracerCore::~TracerCore() {
   if (thread_.joinable()) {
-    if (thread_.get_id() == std::this_thread::get_id()) thread_.detach();
+    if (thread_.get_id() == std::this_thread::get_id())
+      thread_.detach();
     else {
       stop_.store(true);
       nudge();
@@ -333,7 +336,7 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
     flags = trace_flags::random;
     bool keep = true;
     if (Sampler* sampler = options_.sampler.get()) {
-      SamplingParams p{trace, trace.lo & (kMaxThreshold - 1), name, o.type, o.kind, o.attributes,
+      SamplingParams p{trace,  trace.lo & (kMaxThreshold - 1), name, o.type, o.kind, o.attributes,
                        nullptr};
       SamplingDecision d = sampler->should_sample(p);
       keep = d.sample;
@@ -348,14 +351,15 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
         // Baggage (or context-local values) from the context and the decision's tracestate: the
         // one case that allocates.
         try {
-          combined = std::make_shared<const ContextExtras>(ContextExtras{
-              (*decided_state)->trace_state, (*extras)->baggage, (*extras)->locals});
+          combined = std::make_shared<const ContextExtras>(
+              ContextExtras{(*decided_state)->trace_state, (*extras)->baggage, (*extras)->locals});
           extras = &combined;
         } catch (...) {
         }
       }
     }
-  } else if (remote && o.parent != nullptr && options_.sampler && options_.sampler->decides_remote()) {
+  } else if (remote && o.parent != nullptr && options_.sampler &&
+             options_.sampler->decides_remote()) {
     // A remote parent, and a sampler that wants a say (parent_based with its own choices).
     std::string_view ts = o.parent->trace_state();
     std::uint64_t rv = trace.lo & (kMaxThreshold - 1);
@@ -396,7 +400,8 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
   if (extras != nullptr) {
     r->extras = *extras;
     r->rare = true;
-    if (!options_.baggage_attributes.empty()) copy_baggage_attributes(*r, options_.baggage_attributes);
+    if (!options_.baggage_attributes.empty())
+      copy_baggage_attributes(*r, options_.baggage_attributes);
     if (r->extras && r->extras->locals) apply_locals(*r, *r->extras->locals);  // correlation.cpp
   }
   r->kind = o.kind;
@@ -407,7 +412,8 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
   s.saved_ = cur;
   s.pushed_ = true;
   cur = ContextState{trace, r->span, flags, false, r->extras ? &r->extras : nullptr, r};
-  if (o.resources) [[unlikely]] begin_resources(*r);  // resources.cpp
+  if (o.resources) [[unlikely]]
+    begin_resources(*r);  // resources.cpp
   r->start_ticks = now_ticks();
   return s;
 }
@@ -415,8 +421,10 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
 void TracerCore::submit(SpanRecord* r) noexcept {
   ThreadBuffer* b = local_buffer();
   if (b == nullptr || !enabled()) {
-    if (b != nullptr) b->dropped_shutdown.inc();
-    else retired_dropped_.fetch_add(1, std::memory_order_relaxed);
+    if (b != nullptr)
+      b->dropped_shutdown.inc();
+    else
+      retired_dropped_.fetch_add(1, std::memory_order_relaxed);
     if (b != nullptr && r->home == b) b->release_local(r);
     return;
   }
@@ -494,7 +502,8 @@ Stats TracerCore::stats() const noexcept {
   return s;
 }
 
-// ---- handles -------------------------------------------------------------------------------------
+// ---- handles
+// -------------------------------------------------------------------------------------
 
 namespace {
 
@@ -524,7 +533,8 @@ std::mutex g_default_mu;
 std::atomic<TracerCore*> g_default_core{nullptr};
 // Handles of every tracer that was ever the default, kept so that a raw pointer loaded by another
 // thread stays valid; replacing the default is rare.
-std::vector<std::shared_ptr<TracerCore>>* g_defaults = new std::vector<std::shared_ptr<TracerCore>>();
+std::vector<std::shared_ptr<TracerCore>>* g_defaults =
+    new std::vector<std::shared_ptr<TracerCore>>();
 
 }  // namespace
 
@@ -572,10 +582,18 @@ Span Tracer::start(std::string_view name, const SpanOptions& options) noexcept {
   return core_->start_span(name, options);
 }
 
-bool Tracer::enabled() const noexcept { return core_->enabled(); }
-const Error& Tracer::error() const noexcept { return core_->status(); }
-const FinalizedOptions& Tracer::options() const noexcept { return core_->options(); }
-Stats Tracer::stats() const noexcept { return core_->stats(); }
+bool Tracer::enabled() const noexcept {
+  return core_->enabled();
+}
+const Error& Tracer::error() const noexcept {
+  return core_->status();
+}
+const FinalizedOptions& Tracer::options() const noexcept {
+  return core_->options();
+}
+Stats Tracer::stats() const noexcept {
+  return core_->stats();
+}
 
 bool Tracer::force_flush(std::chrono::milliseconds timeout) noexcept {
   return core_->flush(std::chrono::steady_clock::now() + timeout);
@@ -585,7 +603,9 @@ bool Tracer::shutdown(std::chrono::milliseconds timeout) noexcept {
   return core_->shutdown(std::chrono::steady_clock::now() + timeout);
 }
 
-bool Tracer::shutdown() noexcept { return shutdown(core_->options().shutdown_timeout); }
+bool Tracer::shutdown() noexcept {
+  return shutdown(core_->options().shutdown_timeout);
+}
 
 void Tracer::make_default() const noexcept {
   if (!core_->enabled()) return;

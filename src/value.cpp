@@ -22,10 +22,14 @@ bool parse_hex(std::string_view s, std::uint64_t& out) {
   std::uint64_t v = 0;
   for (char c : s) {
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return false;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return false;
     v = (v << 4) | static_cast<std::uint64_t>(d);
   }
   out = v;
@@ -43,7 +47,8 @@ std::string TraceId::to_hex() const {
 
 TraceId TraceId::from_hex(std::string_view hex) noexcept {
   TraceId id;
-  if (hex.size() != 32 || !parse_hex(hex.substr(0, 16), id.hi) || !parse_hex(hex.substr(16), id.lo)) {
+  if (hex.size() != 32 || !parse_hex(hex.substr(0, 16), id.hi) ||
+      !parse_hex(hex.substr(16), id.lo)) {
     return TraceId{};
   }
   return id;
@@ -110,7 +115,8 @@ CoreAttributes core_attributes(const SpanView& s) noexcept {
     // HoneyHive session, not the tracer-wide one.
     const Attribute* own = nullptr;
     for (const Attribute& a : s.attributes) {
-      if (a.key.size() == 10 && a.key == "session.id" && a.value.type() == AttrValue::Type::string) {
+      if (a.key.size() == 10 && a.key == "session.id" &&
+          a.value.type() == AttrValue::Type::string) {
         own = &a;
       }
     }
@@ -207,7 +213,8 @@ SpanData to_span_data(const SpanView& v) {
   auto user = own(v.attributes);
   d.attributes.insert(d.attributes.end(), std::make_move_iterator(user.begin()),
                       std::make_move_iterator(user.end()));
-  for (const auto& e : v.events) d.events.push_back({std::string(e.name), e.time_unix_nano, own(e.attributes)});
+  for (const auto& e : v.events)
+    d.events.push_back({std::string(e.name), e.time_unix_nano, own(e.attributes)});
   for (const auto& l : v.links) d.links.push_back({l.trace_id, l.span_id, own(l.attributes)});
   d.dropped_attributes = v.dropped_attributes;
   d.dropped_events = v.dropped_events;

@@ -24,9 +24,8 @@ std::vector<std::string> retrieve(const std::string& query, int k) {
 }  // namespace
 
 int main() {
-  auto tracer = skein::Tracer::init({.project = "quickstart",
-                                     .source = "example",
-                                     .exporter = skein::ExporterKind::console});
+  auto tracer = skein::Tracer::init(
+      {.project = "quickstart", .source = "example", .exporter = skein::ExporterKind::console});
   if (!tracer) {
     std::fprintf(stderr, "tracer: %s\n", tracer.error().message.c_str());
     return 1;
@@ -42,16 +41,18 @@ int main() {
       },
       {.type = skein::EventType::model, .arg_names = {"prompt", "temperature"}});
 
-  auto flaky = skein::traced(tracer, "flaky_tool", [](int x) {
-    if (x > 1) throw std::runtime_error("upstream timeout");
-    return x;
-  }, {.type = skein::EventType::tool});
+  auto flaky = skein::traced(tracer, "flaky_tool",
+                             [](int x) {
+                               if (x > 1) throw std::runtime_error("upstream timeout");
+                               return x;
+                             },
+                             {.type = skein::EventType::tool});
 
   for (int request = 0; request < 2; ++request) {
     auto root = tracer.span("answer_question", {.type = skein::EventType::chain});
     root.set("request.number", request);
-    skein::enrich_span({.inputs = {{"question", "what is skein?"}},
-                        .user_properties = {{"user_id", "user-123"}}});
+    skein::enrich_span(
+        {.inputs = {{"question", "what is skein?"}}, .user_properties = {{"user_id", "user-123"}}});
     auto docs = retrieve("what is skein?", 3);
     std::string answer = generate("what is skein? context: " + docs.front(), 0.2);
     try {

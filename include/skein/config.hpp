@@ -2,7 +2,8 @@
 //
 // `Options` is a plain struct of optional fields, written with designated initializers:
 //
-//     auto tracer = skein::Tracer::init({.project = "my-app", .exporter = skein::ExporterKind::console});
+//     auto tracer = skein::Tracer::init({.project = "my-app", .exporter =
+//     skein::ExporterKind::console});
 //
 // Precedence, one rule for every field: a value set in code wins; a field left unset is taken
 // from the environment (each field's comment names its variables, first match wins); otherwise
@@ -28,10 +29,10 @@ class Sampler;
 /// Frozen error codes.
 enum class ErrorCode : std::uint8_t {
   none = 0,
-  invalid_option = 1,       ///< an Options field has an invalid value
-  invalid_environment = 2,  ///< an environment variable has an invalid value
-  exporter_unavailable = 3, ///< the chosen exporter cannot be created (for example a file path)
-  disabled = 4,             ///< tracing was disabled by configuration (not a failure)
+  invalid_option = 1,        ///< an Options field has an invalid value
+  invalid_environment = 2,   ///< an environment variable has an invalid value
+  exporter_unavailable = 3,  ///< the chosen exporter cannot be created (for example a file path)
+  disabled = 4,              ///< tracing was disabled by configuration (not a failure)
 };
 
 struct Error {
@@ -115,10 +116,15 @@ struct FinalizedOtlp {
 
 /// Per-span limits. Exceeding one drops or truncates and is counted on the span and in stats.
 struct Limits {
-  std::optional<std::uint32_t> max_attributes{};     ///< SKEIN_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT; 1024
-  std::optional<std::uint32_t> max_events{};         ///< SKEIN_SPAN_EVENT_COUNT_LIMIT, OTEL_SPAN_EVENT_COUNT_LIMIT; 1024
-  std::optional<std::uint32_t> max_links{};          ///< SKEIN_SPAN_LINK_COUNT_LIMIT, OTEL_SPAN_LINK_COUNT_LIMIT; 128
-  std::optional<std::uint32_t> max_value_length{};   ///< SKEIN_ATTRIBUTE_VALUE_LENGTH_LIMIT, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT; 65536 bytes
+  std::optional<std::uint32_t> max_attributes{};  ///< SKEIN_SPAN_ATTRIBUTE_COUNT_LIMIT,
+                                                  ///< OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT; 1024
+  std::optional<std::uint32_t>
+      max_events{};  ///< SKEIN_SPAN_EVENT_COUNT_LIMIT, OTEL_SPAN_EVENT_COUNT_LIMIT; 1024
+  std::optional<std::uint32_t>
+      max_links{};  ///< SKEIN_SPAN_LINK_COUNT_LIMIT, OTEL_SPAN_LINK_COUNT_LIMIT; 128
+  std::optional<std::uint32_t>
+      max_value_length{};  ///< SKEIN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+                           ///< OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT; 65536 bytes
 };
 
 struct Options {
@@ -136,7 +142,8 @@ struct Options {
   std::optional<std::string> api_key{};
   /// Backend base URL. SKEIN_API_URL, HH_API_URL.
   std::optional<std::string> api_url{};
-  /// Extra resource attributes; OTEL_RESOURCE_ATTRIBUTES (key=value,...) adds the ones not set here.
+  /// Extra resource attributes; OTEL_RESOURCE_ATTRIBUTES (key=value,...) adds the ones not set
+  /// here.
   std::vector<std::pair<std::string, std::string>> resource_attributes{};
   /// Built-in exporter. SKEIN_EXPORTER (automatic|none|console|file|otlp), then
   /// OTEL_TRACES_EXPORTER (otlp|console|none). Default: automatic, which is OTLP when an OTLP
@@ -187,8 +194,7 @@ struct FinalizedOptions {
   std::shared_ptr<Sampler> sampler{};
   std::vector<std::string> baggage_attributes{};
   bool disabled = false;
-  std::uint32_t max_attributes = 1024, max_events = 1024, max_links = 128,
-                max_value_length = 65536;
+  std::uint32_t max_attributes = 1024, max_events = 1024, max_links = 128, max_value_length = 65536;
   std::uint32_t thread_buffer_spans = 8192;
   std::chrono::milliseconds flush_interval{20};
   std::chrono::milliseconds shutdown_timeout{3000};

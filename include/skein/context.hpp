@@ -68,7 +68,10 @@ class Context {
   Context() = default;
   Context(TraceId trace, SpanId span, std::uint8_t flags, bool remote = false,
           std::shared_ptr<const ContextExtras> extras = nullptr)
-      : trace_id_(trace), span_id_(span), flags_(flags), remote_(remote),
+      : trace_id_(trace),
+        span_id_(span),
+        flags_(flags),
+        remote_(remote),
         extras_(std::move(extras)) {}
 
   /// The calling thread's current context (invalid when no span is active).

@@ -41,8 +41,8 @@ class Fields {
   Fields(std::initializer_list<Field> fields) noexcept
       : value_(Value::map(fields.begin(), fields.size())), set_(fields.size() != 0) {}
   template <class T>
-    requires(detail::MapLike<T> || detail::Opted<T>)
-  Fields(const T& object) noexcept : value_(object), set_(true) {}  // NOLINT
+  requires(detail::MapLike<T> || detail::Opted<T>) Fields(const T& object)
+  noexcept : value_(object), set_(true) {}  // NOLINT
   [[nodiscard]] bool empty() const noexcept { return !set_; }
   [[nodiscard]] const Value& value() const noexcept { return value_; }
 

@@ -34,7 +34,15 @@ namespace skein {
 class AttrValue {
  public:
   enum class Type : std::uint8_t {
-    empty, boolean, int64, float64, string, bool_array, int64_array, float64_array, string_array
+    empty,
+    boolean,
+    int64,
+    float64,
+    string,
+    bool_array,
+    int64_array,
+    float64_array,
+    string_array
   };
   constexpr AttrValue() noexcept : type_(Type::empty), i_(0) {}
   constexpr explicit AttrValue(bool b) noexcept : type_(Type::boolean), b_(b) {}
@@ -110,9 +118,9 @@ struct Resource {
 struct SpanView {
   TraceId trace_id;
   SpanId span_id;
-  SpanId parent_span_id;        ///< invalid for a root
-  std::uint8_t flags = 0;       ///< W3C trace flags
-  bool parent_remote = false;   ///< the parent came from another process
+  SpanId parent_span_id;       ///< invalid for a root
+  std::uint8_t flags = 0;      ///< W3C trace flags
+  bool parent_remote = false;  ///< the parent came from another process
   std::string_view trace_state;
   std::string_view name;
   SpanKind kind = SpanKind::internal;
@@ -189,9 +197,9 @@ class Exporter {
 };
 
 /// An owned attribute value, as kept by the in-memory exporter.
-using OwnedValue = std::variant<std::monostate, bool, std::int64_t, double, std::string,
-                                std::vector<bool>, std::vector<std::int64_t>, std::vector<double>,
-                                std::vector<std::string>>;
+using OwnedValue =
+    std::variant<std::monostate, bool, std::int64_t, double, std::string, std::vector<bool>,
+                 std::vector<std::int64_t>, std::vector<double>, std::vector<std::string>>;
 OwnedValue to_owned(const AttrValue& v);
 
 /// An owned copy of a finished span.

@@ -87,8 +87,8 @@ class [[nodiscard]] Span {
   Span& set(std::string_view key, const Value& value) noexcept;
   /// Sets an attribute computed by `fn` — called only when the span records.
   template <class F>
-    requires std::invocable<F&> && (!std::is_convertible_v<F, Value>)
-  Span& set(std::string_view key, F&& fn) noexcept {
+  requires std::invocable<F&> &&
+      (!std::is_convertible_v<F, Value>)Span& set(std::string_view key, F&& fn) noexcept {
     if (rec_ != nullptr) {
       try {
         set(key, Value(fn()));

@@ -44,18 +44,23 @@ struct TraceOptions {
 };
 
 namespace detail {
-void record_input(Span& span, const TraceOptions& options, std::size_t index, const Value& v) noexcept;
+void record_input(Span& span, const TraceOptions& options, std::size_t index,
+                  const Value& v) noexcept;
 void record_output(Span& span, const Value& v) noexcept;
 
 template <class T>
-concept Recordable = std::is_constructible_v<Value, const std::remove_cvref_t<T>&>;
+concept Recordable = std::is_constructible_v < Value,
+        const std::remove_cvref_t<T>
+& > ;
 
 /// The callable that `traced` returns.
 template <class F>
 class Traced {
  public:
   Traced(Tracer tracer, std::string name, F fn, TraceOptions options)
-      : tracer_(std::move(tracer)), name_(std::move(name)), fn_(std::move(fn)),
+      : tracer_(std::move(tracer)),
+        name_(std::move(name)),
+        fn_(std::move(fn)),
         options_(std::move(options)) {}
 
   template <class... Args>
@@ -130,5 +135,6 @@ auto traced(std::string name, F fn, TraceOptions options = {}) {
 /// Opens a span named after the enclosing function until the end of the block, on the default
 /// tracer. Optional argument: a `skein::SpanOptions` initializer, e.g.
 /// `SKEIN_TRACE({.type = skein::EventType::tool})`.
-#define SKEIN_TRACE(...)                                                                   \
-  ::skein::Span SKEIN_DETAIL_CAT(skein_trace_span_, __LINE__) = ::skein::span(__func__ __VA_OPT__(, ) __VA_ARGS__)
+#define SKEIN_TRACE(...)                                        \
+  ::skein::Span SKEIN_DETAIL_CAT(skein_trace_span_, __LINE__) = \
+      ::skein::span(__func__ __VA_OPT__(, ) __VA_ARGS__)

@@ -34,13 +34,13 @@ struct SessionOptions;  // skein/session.hpp
 /// Counters since init. Every span that was started as recording ends up exactly once in
 /// `spans_exported`, `export_failures` or one of the `dropped_*` counters (once flushed).
 struct Stats {
-  std::uint64_t spans_started = 0;     ///< span() calls that made a new span (sampled or not)
-  std::uint64_t spans_sampled = 0;     ///< of those, recording spans
-  std::uint64_t spans_unsampled = 0;   ///< roots the sampler did not keep
-  std::uint64_t spans_ended = 0;       ///< recording spans that ended and were handed off
-  std::uint64_t spans_exported = 0;    ///< spans accepted by every exporter
-  std::uint64_t export_failures = 0;   ///< spans an exporter reported as failed
-  std::uint64_t spans_dropped = 0;     ///< sum of the dropped_* counters
+  std::uint64_t spans_started = 0;        ///< span() calls that made a new span (sampled or not)
+  std::uint64_t spans_sampled = 0;        ///< of those, recording spans
+  std::uint64_t spans_unsampled = 0;      ///< roots the sampler did not keep
+  std::uint64_t spans_ended = 0;          ///< recording spans that ended and were handed off
+  std::uint64_t spans_exported = 0;       ///< spans accepted by every exporter
+  std::uint64_t export_failures = 0;      ///< spans an exporter reported as failed
+  std::uint64_t spans_dropped = 0;        ///< sum of the dropped_* counters
   std::uint64_t dropped_buffer_full = 0;  ///< the thread's record buffer was full at start
   std::uint64_t dropped_queue_full = 0;   ///< the hand-off queue was full at end
   std::uint64_t dropped_shutdown = 0;     ///< ended after shutdown, or not exported by its deadline
@@ -131,7 +131,8 @@ Tracer default_tracer() noexcept;
 /// Starts a span on the default tracer.
 Span span(std::string_view name, const SpanOptions& options = {}) noexcept;
 /// Starts a span on the default tracer when `condition` holds (see Tracer::span_if).
-inline Span span_if(bool condition, std::string_view name, const SpanOptions& options = {}) noexcept {
+inline Span span_if(bool condition, std::string_view name,
+                    const SpanOptions& options = {}) noexcept {
   return condition ? span(name, options) : Span();
 }
 

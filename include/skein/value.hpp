@@ -56,15 +56,20 @@ template <class T>
 concept StringLike = std::is_convertible_v<const T&, std::string_view>;
 
 template <class T>
-concept Opted = requires(ValueWriter& w, const T& v) { skein_value(w, v); };
+concept Opted = requires(ValueWriter& w, const T& v) {
+  skein_value(w, v);
+};
 
 template <class T>
-concept MapLike = std::ranges::input_range<const T> && requires { typename T::mapped_type; } &&
-                  StringLike<typename T::key_type>;
+concept MapLike = std::ranges::input_range<const T> && requires {
+  typename T::mapped_type;
+} && StringLike<typename T::key_type>;
 
 template <class T>
-concept Optional = requires { typename T::value_type; } &&
-                   std::same_as<T, std::optional<typename T::value_type>>;
+concept Optional = requires {
+  typename T::value_type;
+}
+&&std::same_as<T, std::optional<typename T::value_type>>;
 
 /// Whether the members or elements of a range are values themselves (defined after Value).
 template <class T>
@@ -73,11 +78,16 @@ constexpr bool elements_are_values();
 template <class T>
 constexpr ScalarType scalar_type_of() {
   using U = std::remove_cvref_t<T>;
-  if constexpr (std::same_as<U, bool>) return ScalarType::boolean;
-  else if constexpr (std::integral<U>) return ScalarType::int64;
-  else if constexpr (std::floating_point<U>) return ScalarType::float64;
-  else if constexpr (StringLike<U>) return ScalarType::string;
-  else return ScalarType::none;
+  if constexpr (std::same_as<U, bool>)
+    return ScalarType::boolean;
+  else if constexpr (std::integral<U>)
+    return ScalarType::int64;
+  else if constexpr (std::floating_point<U>)
+    return ScalarType::float64;
+  else if constexpr (StringLike<U>)
+    return ScalarType::string;
+  else
+    return ScalarType::none;
 }
 }  // namespace detail
 
@@ -91,8 +101,8 @@ class Value {
   constexpr Value(std::nullptr_t) noexcept : Value() {}
   constexpr Value(bool b) noexcept : kind_(Kind::boolean), b_(b) {}
   template <std::integral T>
-    requires(!std::same_as<T, bool> && !std::same_as<T, char>)
-  constexpr Value(T i) noexcept : kind_(Kind::int64), i_(static_cast<std::int64_t>(i)) {}
+  requires(!std::same_as<T, bool> && !std::same_as<T, char>) constexpr Value(T i) noexcept
+      : kind_(Kind::int64), i_(static_cast<std::int64_t>(i)) {}
   template <std::floating_point T>
   constexpr Value(T d) noexcept : kind_(Kind::float64), d_(static_cast<double>(d)) {}
   constexpr Value(const char* s) noexcept : kind_(Kind::string), s_{s, s ? length(s) : 0} {}
@@ -113,11 +123,11 @@ class Value {
   }
   /// Anything that opts in, a standard container, or a map with string keys.
   template <class T>
-    requires(!std::is_convertible_v<const T&, std::string_view> &&
-             !std::is_arithmetic_v<T> && !std::same_as<T, Value> && !detail::Optional<T> &&
-             (detail::Opted<T> ||
-              (std::ranges::input_range<const T> && detail::elements_are_values<T>())))
-  Value(const T& object) noexcept  // NOLINT(google-explicit-constructor)
+  requires(!std::is_convertible_v<const T&, std::string_view> && !std::is_arithmetic_v<T> &&
+           !std::same_as<T, Value> && !detail::Optional<T> &&
+           (detail::Opted<T> || (std::ranges::input_range<const T> &&
+                                 detail::elements_are_values<T>()))) Value(const T& object)
+  noexcept  // NOLINT(google-explicit-constructor)
       : kind_(Kind::custom), custom_{&object, &visit<T>, element_type<T>(), is_map<T>()} {}
 
   static Value map(const Field* fields, std::size_t n) noexcept {
@@ -162,8 +172,10 @@ class Value {
   }
   template <class T>
   static constexpr bool is_map() {
-    if constexpr (detail::Opted<T>) return true;
-    else return detail::MapLike<T>;
+    if constexpr (detail::Opted<T>)
+      return true;
+    else
+      return detail::MapLike<T>;
   }
   template <class T>
   static void visit(const void* object, ValueWriter& w);
@@ -227,8 +239,10 @@ constexpr bool elements_are_values() {
     return std::is_constructible_v<Value, const typename T::mapped_type&>;
   } else {
     using E = std::remove_cvref_t<std::ranges::range_reference_t<const T>>;
-    if constexpr (std::same_as<E, T>) return false;
-    else return std::is_constructible_v<Value, std::ranges::range_reference_t<const T>>;
+    if constexpr (std::same_as<E, T>)
+      return false;
+    else
+      return std::is_constructible_v<Value, std::ranges::range_reference_t<const T>>;
   }
 }
 }  // namespace detail

@@ -42,9 +42,7 @@ std::vector<std::shared_ptr<Exporter>> make_builtin_exporters(const FinalizedOpt
 #endif
       break;
     }
-    case ExporterKind::console:
-      out.push_back(make_console_exporter());
-      break;
+    case ExporterKind::console: out.push_back(make_console_exporter()); break;
     case ExporterKind::file: {
       std::string why;
       auto f = make_file_exporter(o.file_path, &why);
@@ -67,8 +65,7 @@ std::vector<std::shared_ptr<Exporter>> make_builtin_exporters(const FinalizedOpt
 #endif
       break;
     }
-    case ExporterKind::none:
-      break;
+    case ExporterKind::none: break;
   }
   out.insert(out.end(), o.exporters.begin(), o.exporters.end());
   return out;

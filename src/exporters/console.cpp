@@ -24,9 +24,12 @@ std::string show_value(const OwnedValue& v) {
   std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) s = "null";
-        else if constexpr (std::is_same_v<T, bool>) s = x ? "true" : "false";
-        else if constexpr (std::is_same_v<T, std::int64_t>) s = std::to_string(x);
+        if constexpr (std::is_same_v<T, std::monostate>)
+          s = "null";
+        else if constexpr (std::is_same_v<T, bool>)
+          s = x ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::int64_t>)
+          s = std::to_string(x);
         else if constexpr (std::is_same_v<T, double>) {
           char b[32];
           std::snprintf(b, sizeof b, "%g", x);
@@ -35,8 +38,7 @@ std::string show_value(const OwnedValue& v) {
           s = '"';
           s += x;
           s += '"';
-        }
-        else {
+        } else {
           char b[40];
           std::snprintf(b, sizeof b, "[%zu items]", x.size());
           s = b;
@@ -94,8 +96,9 @@ class ConsoleExporter final : public Exporter {
     traces_.erase(it);
     order_.erase(std::find(order_.begin(), order_.end(), key));
     buffered_ -= spans.size();
-    std::sort(spans.begin(), spans.end(),
-              [](const SpanData& a, const SpanData& b) { return a.start_unix_nano < b.start_unix_nano; });
+    std::sort(spans.begin(), spans.end(), [](const SpanData& a, const SpanData& b) {
+      return a.start_unix_nano < b.start_unix_nano;
+    });
     std::string out;
     out += c("\x1b[1m");
     out += "trace ";
@@ -106,7 +109,9 @@ class ConsoleExporter final : public Exporter {
     std::vector<bool> printed(spans.size(), false);
     for (std::size_t i = 0; i < spans.size(); ++i) {
       bool has_parent = false;
-      for (const auto& p : spans) has_parent = has_parent || (spans[i].parent_span_id.valid() && p.span_id == spans[i].parent_span_id);
+      for (const auto& p : spans)
+        has_parent =
+            has_parent || (spans[i].parent_span_id.valid() && p.span_id == spans[i].parent_span_id);
       if (!has_parent) print_node(out, spans, printed, i, "", true, true);
     }
     std::fputs(out.c_str(), out_);
