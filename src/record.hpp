@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "skein/context.hpp"
+#include "skein/enrich.hpp"
 #include "skein/exporter.hpp"
 #include "skein/span.hpp"
 #include "skein/value.hpp"
@@ -172,5 +173,9 @@ struct alignas(64) SpanRecord {
   /// Removes earlier duplicates of a key, keeping the last value in the position of the last set.
   void dedupe_attributes() noexcept;
 };
+
+/// Adds an Enrichment's namespaces (metadata … user_properties, not `error`) to a record, as
+/// enrich_span does.
+void enrich_namespaces(SpanRecord& record, const Enrichment& e) noexcept;
 
 }  // namespace skein::detail

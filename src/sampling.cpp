@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "hex.hpp"
 #include "sampling.hpp"
 #include "skein/sampler.hpp"
 #include "tls.hpp"
@@ -80,17 +81,8 @@ std::optional<std::uint64_t> parse_hex56(std::string_view s, bool pad) noexcept 
   if (s.empty() || s.size() > 14) return std::nullopt;
   if (!pad && s.size() != 14) return std::nullopt;
   std::uint64_t v = 0;
-  for (char c : s) {
-    int d;
-    if (c >= '0' && c <= '9')
-      d = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      d = c - 'a' + 10;
-    else
-      return std::nullopt;  // lowercase only
-    v = (v << 4) | static_cast<std::uint64_t>(d);
-  }
-  return v << (4 * (14 - s.size()));  // `th` is padded with trailing zeros
+  if (!parse_hex_u64(s, v, false)) return std::nullopt;  // lowercase only
+  return v << (4 * (14 - s.size()));                     // `th` is padded with trailing zeros
 }
 
 }  // namespace

@@ -16,16 +16,7 @@ constexpr std::string_view kSessionIdKey = "session.id";
 std::vector<std::pair<std::string, OwnedValue>> flatten(const Enrichment& e) {
   thread_local SpanRecord scratch;
   scratch.reset();
-  auto one = [](Namespace ns, const Fields& f) {
-    if (!f.empty()) scratch.set(AttrTarget::span, prefix(ns), {}, f.value(), false);
-  };
-  one(Namespace::metadata, e.metadata);
-  one(Namespace::metrics, e.metrics);
-  one(Namespace::feedback, e.feedback);
-  one(Namespace::inputs, e.inputs);
-  one(Namespace::outputs, e.outputs);
-  one(Namespace::config, e.config);
-  one(Namespace::user_properties, e.user_properties);
+  enrich_namespaces(scratch, e);
   std::vector<std::pair<std::string, OwnedValue>> out;
   out.reserve(scratch.attrs.size());
   for (const Attribute& a : scratch.attrs) out.emplace_back(std::string(a.key), to_owned(a.value));

@@ -77,6 +77,34 @@ std::string demangle(const char* name) {
 }
 }  // namespace
 
+void enrich_namespaces(SpanRecord& record, const Enrichment& e) noexcept {
+  SpanRecord* r = &record;
+  auto one = [r](Namespace ns, const Fields& f) {
+    if (f.empty()) return;
+    const Value& v = f.value();
+    if (v.kind() == Value::Kind::map) {  // the common case: a braced list of scalars
+      const Field* p = v.map_data();
+      bool flat = true;
+      for (std::size_t i = 0; i < v.map_size() && flat; ++i) flat = p[i].value.is_scalar();
+      if (flat) {
+        std::string_view pre = prefix(ns);
+        for (std::size_t i = 0; i < v.map_size(); ++i) {
+          r->add_scalar(detail::AttrTarget::span, pre, p[i].key, p[i].value);
+        }
+        return;
+      }
+    }
+    r->set(detail::AttrTarget::span, prefix(ns), {}, v, false);
+  };
+  one(Namespace::metadata, e.metadata);
+  one(Namespace::metrics, e.metrics);
+  one(Namespace::feedback, e.feedback);
+  one(Namespace::inputs, e.inputs);
+  one(Namespace::outputs, e.outputs);
+  one(Namespace::config, e.config);
+  one(Namespace::user_properties, e.user_properties);
+}
+
 void record_input(Span& span, const TraceOptions& options, std::size_t index,
                   const Value& v) noexcept {
   try {
@@ -337,30 +365,7 @@ bool enrich_record(detail::SpanRecord* r, const Enrichment& e) noexcept {
     detail::g_enrich_without_span.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  auto one = [r](Namespace ns, const Fields& f) {
-    if (f.empty()) return;
-    const Value& v = f.value();
-    if (v.kind() == Value::Kind::map) {  // the common case: a braced list of scalars
-      const Field* p = v.map_data();
-      bool flat = true;
-      for (std::size_t i = 0; i < v.map_size() && flat; ++i) flat = p[i].value.is_scalar();
-      if (flat) {
-        std::string_view pre = prefix(ns);
-        for (std::size_t i = 0; i < v.map_size(); ++i) {
-          r->add_scalar(detail::AttrTarget::span, pre, p[i].key, p[i].value);
-        }
-        return;
-      }
-    }
-    r->set(detail::AttrTarget::span, prefix(ns), {}, v, false);
-  };
-  one(Namespace::metadata, e.metadata);
-  one(Namespace::metrics, e.metrics);
-  one(Namespace::feedback, e.feedback);
-  one(Namespace::inputs, e.inputs);
-  one(Namespace::outputs, e.outputs);
-  one(Namespace::config, e.config);
-  one(Namespace::user_properties, e.user_properties);
+  detail::enrich_namespaces(*r, e);
   if (e.error) {
     r->set(detail::AttrTarget::span, {}, "honeyhive_error", Value(*e.error), false);
     r->status = StatusCode::error;

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "hex.hpp"
 #include "skein/exporter.hpp"
 #include "skein/span.hpp"
 
@@ -19,21 +20,7 @@ void put_hex(std::uint64_t v, char* out) {
 }
 
 bool parse_hex(std::string_view s, std::uint64_t& out) {
-  std::uint64_t v = 0;
-  for (char c : s) {
-    int d;
-    if (c >= '0' && c <= '9')
-      d = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-      d = c - 'A' + 10;
-    else
-      return false;
-    v = (v << 4) | static_cast<std::uint64_t>(d);
-  }
-  out = v;
-  return true;
+  return detail::parse_hex_u64(s, out, true);
 }
 
 }  // namespace
