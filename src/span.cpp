@@ -79,22 +79,9 @@ std::string demangle(const char* name) {
 
 void enrich_namespaces(SpanRecord& record, const Enrichment& e) noexcept {
   SpanRecord* r = &record;
+  // set() writes a flat map of scalars straight to `prefix.key` attributes (the common case).
   auto one = [r](Namespace ns, const Fields& f) {
-    if (f.empty()) return;
-    const Value& v = f.value();
-    if (v.kind() == Value::Kind::map) {  // the common case: a braced list of scalars
-      const Field* p = v.map_data();
-      bool flat = true;
-      for (std::size_t i = 0; i < v.map_size() && flat; ++i) flat = p[i].value.is_scalar();
-      if (flat) {
-        std::string_view pre = prefix(ns);
-        for (std::size_t i = 0; i < v.map_size(); ++i) {
-          r->add_scalar(detail::AttrTarget::span, pre, p[i].key, p[i].value);
-        }
-        return;
-      }
-    }
-    r->set(detail::AttrTarget::span, prefix(ns), {}, v, false);
+    if (!f.empty()) r->set(AttrTarget::span, prefix(ns), {}, f.value(), false);
   };
   one(Namespace::metadata, e.metadata);
   one(Namespace::metrics, e.metrics);
