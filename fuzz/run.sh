@@ -15,13 +15,17 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Re
 cmake --build "$build" --target skein_fuzzers -j "$jobs"
 
 status=0
-for target in traceparent tracestate baggage extract; do
+targets=(traceparent tracestate baggage extract)
+for t in otlp_decode otlp_response; do  # built when the OTLP decoder is
+  [[ -x "$build/bin/fuzz_$t" ]] && targets+=("$t")
+done
+for target in "${targets[@]}"; do
   corpus="$build/corpus/$target"
   crashes="$build/crashes/$target"
   mkdir -p "$corpus" "$crashes"
   echo "== fuzz_$target: ${seconds}s"
   if ! "$build/bin/fuzz_$target" "$corpus" "$root/fuzz/corpus/$target" \
-      -dict="$root/fuzz/w3c.dict" -max_total_time="$seconds" -max_len=16384 -timeout=5 \
+      $([[ $target == otlp_* ]] || echo "-dict=$root/fuzz/w3c.dict") -max_total_time="$seconds" -max_len=16384 -timeout=5 \
       -rss_limit_mb=1024 -malloc_limit_mb=256 -artifact_prefix="$crashes/" -print_final_stats=1 \
       2>"$build/fuzz_$target.log"; then
     echo "fuzz_$target FAILED; log: $build/fuzz_$target.log" >&2

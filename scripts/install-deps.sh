@@ -26,6 +26,9 @@ PACKAGES=(
   chromium
 )
 
+# Node.js and npm run the end-to-end tests; the machine image usually has them already.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)

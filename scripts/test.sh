@@ -13,4 +13,9 @@ generator=()
 cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DSKEIN_BUILD_TESTS=ON -DSKEIN_BUILD_EXAMPLES=ON -DSKEIN_BUILD_BENCH=ON
 cmake --build build --parallel "$jobs"
+# The end-to-end tests use the OpenTelemetry JavaScript SDK and playwright-core from npm (exact
+# versions in tests/e2e/package-lock.json) with Debian's chromium; without node_modules they skip.
+if command -v npm >/dev/null 2>&1; then
+  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+fi
 ctest --test-dir build --output-on-failure --parallel "$jobs"
