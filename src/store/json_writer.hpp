@@ -22,6 +22,16 @@ inline void json_string(std::string& out, std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const std::size_t n = s.size();
   for (std::size_t i = 0; i < n;) {
+    // A run of characters that need no escaping, in one append.
+    std::size_t j = i;
+    while (j < n && p[j] >= 0x20 && p[j] < 0x80 && p[j] != '"' && p[j] != '\\' && p[j] != '<' &&
+           p[j] != '>' && p[j] != '&')
+      ++j;
+    if (j > i) {
+      out.append(s.data() + i, j - i);
+      i = j;
+      if (i == n) break;
+    }
     unsigned char c = p[i];
     if (c >= 0x80) {
       // Copy one valid UTF-8 sequence, or write U+FFFD for one bad byte.

@@ -30,7 +30,7 @@ std::string default_store_path() {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 // Attribute values longer than this are not put in the search index (inputs, outputs, prompts).
 constexpr std::size_t kMaxIndexedValue = 128;
 // Attributes indexed per span, at most (the first ones).
@@ -58,8 +58,10 @@ CREATE TABLE IF NOT EXISTS links(
   span_pk INTEGER NOT NULL, seq INTEGER NOT NULL, trace_id BLOB NOT NULL, span_id BLOB NOT NULL,
   trace_state TEXT, flags INTEGER, attributes TEXT NOT NULL,
   PRIMARY KEY(span_pk, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS span_attrs(key TEXT NOT NULL, value TEXT NOT NULL,
-  span_pk INTEGER NOT NULL, PRIMARY KEY(key, value, span_pk)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS attr_values(
+  id INTEGER PRIMARY KEY, key TEXT NOT NULL, value TEXT NOT NULL, UNIQUE(key, value));
+CREATE TABLE IF NOT EXISTS span_attrs(attr_id INTEGER NOT NULL, span_pk INTEGER NOT NULL,
+  PRIMARY KEY(attr_id, span_pk)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS traces(
   trace_id BLOB PRIMARY KEY, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,
   span_count INTEGER NOT NULL, error_count INTEGER NOT NULL, root_rank INTEGER NOT NULL,
@@ -243,7 +245,7 @@ struct IdHash {
 
 struct Store::Statements {
   Stmt insert_span, insert_event, insert_link, insert_attr, upsert_trace, upsert_session,
-      add_counter, resource_lookup, resource_insert;
+      add_counter, resource_lookup, resource_insert, attr_lookup, attr_insert;
 };
 
 std::unique_ptr<Store> Store::open(const std::string& path, Mode mode, std::string& error) {
@@ -343,7 +345,9 @@ bool Store::init_schema(std::string& error) {
            "attributes) VALUES(?1,?2,?3,?4,?5,?6,?7)",
            error);
   t.insert_attr =
-      Stmt(db_, "INSERT OR IGNORE INTO span_attrs(span_pk,key,value) VALUES(?1,?2,?3)", error);
+      Stmt(db_, "INSERT OR IGNORE INTO span_attrs(span_pk,attr_id) VALUES(?1,?2)", error);
+  t.attr_lookup = Stmt(db_, "SELECT id FROM attr_values WHERE key=?1 AND value=?2", error);
+  t.attr_insert = Stmt(db_, "INSERT INTO attr_values(key,value) VALUES(?1,?2)", error);
   t.upsert_trace = Stmt(
       db_,
       "INSERT INTO traces(trace_id,start_ns,end_ns,span_count,error_count,root_rank,root_span_id,"
@@ -401,6 +405,27 @@ std::int64_t Store::resource_id(const std::string& json) {
   return id;
 }
 
+std::int64_t Store::attr_id(std::string_view key, std::string_view value) {
+  attr_key_.assign(key);
+  attr_key_ += '\0';
+  attr_key_ += value;
+  if (auto it = attr_cache_.find(attr_key_); it != attr_cache_.end()) return it->second;
+  std::int64_t id = 0;
+  auto& look = st_->attr_lookup;
+  look.bind_text(1, key).bind_text(2, value);
+  if (look.step() == SQLITE_ROW) id = sqlite3_column_int64(look.get(), 0);
+  look.reset();
+  if (id == 0) {
+    if (!st_->attr_insert.bind_text(1, key).bind_text(2, value).run()) return 0;
+    id = sqlite3_last_insert_rowid(db_);
+  }
+  // The ids of committed rows never change (retention keeps `attr_values`); a rollback clears
+  // the cache. Bounded for stores with many distinct values.
+  if (attr_cache_.size() >= 100000) attr_cache_.clear();
+  attr_cache_.emplace(attr_key_, id);
+  return id;
+}
+
 namespace {
 
 bool add_counters_stmt(Stmt& add, const Counters& c) {
@@ -443,6 +468,7 @@ WriteResult Store::write(const otlp::TracesRequest& batch, const Counters& extra
   auto fail = [&](const char* what) {
     res.error = std::string(what) + ": " + sqlite3_errmsg(db_);
     exec("ROLLBACK", nullptr);
+    forget_uncommitted();
     res.accepted = 0;
     return res;
   };
@@ -529,7 +555,8 @@ WriteResult Store::write(const otlp::TracesRequest& batch, const Counters& extra
           if (slot >= kAttrSlots) break;
           if (!index_text(kv.value, index_value)) continue;
           ++slot;
-          if (!t.insert_attr.bind(1, pk).bind_text(2, kv.key).bind_text(3, index_value).run())
+          const std::int64_t aid = attr_id(kv.key, index_value);
+          if (aid == 0 || !t.insert_attr.bind(1, pk).bind(2, aid).run())
             return fail("insert attribute");
         }
         std::int64_t seq = 0;
@@ -625,6 +652,7 @@ WriteResult Store::write(const otlp::TracesRequest& batch, const Counters& extra
   if (!add_counters_stmt(t.add_counter, c)) return fail("update counters");
   if (!exec("COMMIT", &res.error)) {
     exec("ROLLBACK", nullptr);
+    forget_uncommitted();
     res.accepted = 0;
     return res;
   }
@@ -757,8 +785,8 @@ std::vector<TraceSummary> Store::list_traces(const TraceFilter& f, std::string* 
     if (eq != std::string::npos && eq > 0) {
       sql +=
           " AND trace_id IN (SELECT s.trace_id FROM span_attrs a JOIN spans s ON "
-          "s.id=a.span_pk WHERE a.key=" +
-          text(f.search.substr(0, eq)) + " AND a.value=" + text(f.search.substr(eq + 1)) + ")";
+          "s.id=a.span_pk WHERE a.attr_id=(SELECT id FROM attr_values WHERE key=" +
+          text(f.search.substr(0, eq)) + " AND value=" + text(f.search.substr(eq + 1)) + "))";
     } else {
       std::string like = "%";
       for (char c : f.search) {

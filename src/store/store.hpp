@@ -9,10 +9,11 @@
 // (synchronous=NORMAL in WAL mode survives the death of the process; only a power loss can undo
 // the last commits).
 //
-// Schema (version 1): `spans` (one row per span; ids as blobs; attributes as a JSON object),
+// Schema (version 2): `spans` (one row per span; ids as blobs; attributes as a JSON object),
 // `events`, `links`, `resources` (deduplicated resource attributes), `traces` and `sessions`
-// (summaries kept up to date by every write, for the lists), `span_attrs` (short attribute
-// values, for attribute search) and `counters`.
+// (summaries kept up to date by every write, for the lists), `attr_values` (each distinct short
+// attribute key and value, once) and `span_attrs` (value id, span: for attribute search) and
+// `counters`.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "otlp/model.hpp"
@@ -141,6 +143,13 @@ class Store {
   bool exec(const char* sql, std::string* error);
   bool init_schema(std::string& error);
   std::int64_t resource_id(const std::string& json);
+  /// The id of an indexed (key, value) in `attr_values`, added when new; 0 on error.
+  std::int64_t attr_id(std::string_view key, std::string_view value);
+  /// After a rollback: ids cached from the rolled-back transaction are gone.
+  void forget_uncommitted() {
+    resource_cache_.clear();
+    attr_cache_.clear();
+  }
   bool delete_trace_ids(const std::vector<std::string>& blobs, std::uint64_t& spans_deleted);
   std::vector<StoredSpan> read_spans(sqlite3_stmt* st);
 
@@ -148,6 +157,8 @@ class Store {
   std::string path_;
   std::unique_ptr<Statements> st_;
   std::vector<std::pair<std::string, std::int64_t>> resource_cache_;
+  std::unordered_map<std::string, std::int64_t> attr_cache_;  ///< "key\0value" -> attr_values.id
+  std::string attr_key_;
 };
 
 }  // namespace skein::store
