@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "skein/skein.hpp"
@@ -111,6 +112,74 @@ TEST_F(StoreExporterTest, RetentionBySizeDeletesOldestTraces) {
   EXPECT_LE(after.used_bytes, before.used_bytes / 2);
   // Age: everything is fresh, nothing goes.
   EXPECT_EQ(st->apply_retention({.max_age_days = 1}), 0u);
+}
+
+TEST_F(StoreExporterTest, AttributeSearchFindsTracesAcrossBatchesAndRetries) {
+  std::string err;
+  auto st = skein::store::Store::open(db_, skein::store::Store::Mode::read_write, err);
+  ASSERT_TRUE(st) << err;
+  using skein::otlp::AnyValue;
+  auto str = [](std::string v) {
+    AnyValue a;
+    a.type = AnyValue::Type::string;
+    a.string_value = std::move(v);
+    return a;
+  };
+  auto num = [](std::int64_t v) {
+    AnyValue a;
+    a.type = AnyValue::Type::int64;
+    a.int_value = v;
+    return a;
+  };
+  AnyValue yes;
+  yes.type = AnyValue::Type::boolean;
+  yes.bool_value = true;
+  auto span = [&](std::uint64_t trace, std::uint64_t id, std::uint64_t parent, const char* model,
+                  std::int64_t tokens) {
+    skein::otlp::Span s;
+    s.trace_id = skein::TraceId{7, trace};
+    s.span_id = skein::SpanId{id};
+    s.parent_span_id = skein::SpanId{parent};
+    s.name = "call";
+    s.start_time_unix_nano = 1000 + id;
+    s.end_time_unix_nano = 2000 + id;
+    s.attributes = {{"llm.model", str(model)},
+                    {"llm.tokens", num(tokens)},
+                    {"ok", yes},
+                    {"prompt", str(std::string(200, 'p'))}};
+    return s;
+  };
+  auto batch = [&](std::vector<skein::otlp::Span> spans) {
+    skein::otlp::TracesRequest r;
+    r.resource_spans.emplace_back();
+    r.resource_spans[0].resource.attributes = {{"service.name", str("svc")}};
+    r.resource_spans[0].scope_spans.emplace_back();
+    r.resource_spans[0].scope_spans[0].spans = std::move(spans);
+    return r;
+  };
+  ASSERT_TRUE(st->write(batch({span(1, 1, 0, "gpt", 10), span(1, 2, 1, "gpt", 12),
+                               span(2, 3, 0, "claude", 10)}))
+                  .ok);
+  // A later batch adds a span to trace 2, a retry repeats one of trace 1.
+  ASSERT_TRUE(st->write(batch({span(2, 4, 3, "gpt", 99), span(1, 2, 1, "gpt", 12)})).ok);
+  auto ids = [&](const std::string& q) {
+    std::vector<std::string> out;
+    for (const auto& t : st->list_traces({.search = q})) out.push_back(t.trace_id);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const std::string t1 = skein::TraceId{7, 1}.to_hex(), t2 = skein::TraceId{7, 2}.to_hex();
+  EXPECT_EQ(ids("llm.model=gpt"), (std::vector<std::string>{t1, t2}));
+  EXPECT_EQ(ids("llm.model=claude"), (std::vector<std::string>{t2}));
+  EXPECT_EQ(ids("llm.tokens=99"), (std::vector<std::string>{t2}));
+  EXPECT_EQ(ids("llm.tokens=12"), (std::vector<std::string>{t1}));
+  EXPECT_EQ(ids("ok=true"), (std::vector<std::string>{t1, t2}));
+  EXPECT_TRUE(ids("prompt=" + std::string(200, 'p')).empty());  // too long to index
+  EXPECT_TRUE(ids("llm.model=none").empty());
+  EXPECT_EQ(st->list_traces({.service = "svc", .search = "llm.model=claude"}).size(), 1u);
+  auto t = st->list_traces({.search = "llm.model=claude"});
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].span_count, 2u);
 }
 
 }  // namespace

@@ -60,10 +60,10 @@ CREATE TABLE IF NOT EXISTS links(
   PRIMARY KEY(span_pk, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS attr_values(
   id INTEGER PRIMARY KEY, key TEXT NOT NULL, value TEXT NOT NULL, UNIQUE(key, value));
-CREATE TABLE IF NOT EXISTS span_attrs(attr_id INTEGER NOT NULL, span_pk INTEGER NOT NULL,
-  PRIMARY KEY(attr_id, span_pk)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS trace_attrs(attr_id INTEGER NOT NULL, trace_pk INTEGER NOT NULL,
+  PRIMARY KEY(attr_id, trace_pk)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS traces(
-  trace_id BLOB PRIMARY KEY, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,
+  pk INTEGER PRIMARY KEY, trace_id BLOB NOT NULL UNIQUE, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,
   span_count INTEGER NOT NULL, error_count INTEGER NOT NULL, root_rank INTEGER NOT NULL,
   root_span_id BLOB, root_parent_id BLOB, root_name TEXT, service TEXT, session_id TEXT,
   user_id TEXT);
@@ -229,6 +229,7 @@ struct TraceAgg {
   std::int64_t root_rank = INT64_MAX;
   SpanId root_span{}, root_parent{};
   std::string root_name, service, session, user;
+  std::vector<std::int64_t> attr_ids;  ///< indexed values of its spans in this batch
 };
 struct SessionAgg {
   std::uint64_t start = UINT64_MAX, end = 0, count = 0, errors = 0;
@@ -345,7 +346,7 @@ bool Store::init_schema(std::string& error) {
            "attributes) VALUES(?1,?2,?3,?4,?5,?6,?7)",
            error);
   t.insert_attr =
-      Stmt(db_, "INSERT OR IGNORE INTO span_attrs(span_pk,attr_id) VALUES(?1,?2)", error);
+      Stmt(db_, "INSERT OR IGNORE INTO trace_attrs(attr_id,trace_pk) VALUES(?1,?2)", error);
   t.attr_lookup = Stmt(db_, "SELECT id FROM attr_values WHERE key=?1 AND value=?2", error);
   t.attr_insert = Stmt(db_, "INSERT INTO attr_values(key,value) VALUES(?1,?2)", error);
   t.upsert_trace = Stmt(
@@ -369,7 +370,7 @@ bool Store::init_schema(std::string& error) {
       "root_rank=CASE WHEN " SKEIN_BETTER_ROOT
       " THEN excluded.root_rank ELSE root_rank END,"
       "session_id=coalesce(session_id,excluded.session_id),"
-      "user_id=coalesce(user_id,excluded.user_id)",
+      "user_id=coalesce(user_id,excluded.user_id) RETURNING pk",
       error);
   t.upsert_session = Stmt(
       db_,
@@ -550,14 +551,15 @@ WriteResult Store::write(const otlp::TracesRequest& batch, const Counters& extra
         if (sqlite3_changes(db_) == 0) continue;  // already stored: a client's retry
         const std::int64_t pk = sqlite3_last_insert_rowid(db_);
 
+        auto& tr = traces[sp.trace_id];
         std::int64_t slot = 0;
         for (const auto& kv : sp.attributes) {
           if (slot >= kAttrSlots) break;
           if (!index_text(kv.value, index_value)) continue;
           ++slot;
           const std::int64_t aid = attr_id(kv.key, index_value);
-          if (aid == 0 || !t.insert_attr.bind(1, pk).bind(2, aid).run())
-            return fail("insert attribute");
+          if (aid == 0) return fail("insert attribute");
+          tr.attr_ids.push_back(aid);
         }
         std::int64_t seq = 0;
         for (const auto& ev : sp.events) {
@@ -587,7 +589,6 @@ WriteResult Store::write(const otlp::TracesRequest& batch, const Counters& extra
             return fail("insert link");
         }
 
-        auto& tr = traces[sp.trace_id];
         tr.start = std::min(tr.start, start);
         tr.end = std::max(tr.end, end);
         ++tr.count;
@@ -618,22 +619,29 @@ WriteResult Store::write(const otlp::TracesRequest& batch, const Counters& extra
     }
   }
 
-  for (const auto& [id, tr] : traces) {
+  for (auto& [id, tr] : traces) {
     const auto tid = bytes_of(id), rid = bytes_of(tr.root_span), ppid = bytes_of(tr.root_parent);
-    if (!t.upsert_trace.bind_blob(1, tid.data(), 16)
-             .bind_u(2, tr.start)
-             .bind_u(3, tr.end)
-             .bind_u(4, tr.count)
-             .bind_u(5, tr.errors)
-             .bind(6, tr.root_rank)
-             .bind_blob(7, rid.data(), 8)
-             .bind_text(8, tr.root_name)
-             .bind_text_or_null(9, tr.service)
-             .bind_text_or_null(10, tr.session)
-             .bind_text_or_null(11, tr.user)
-             .bind_blob(12, ppid.data(), 8)
-             .run())
-      return fail("update trace");
+    t.upsert_trace.bind_blob(1, tid.data(), 16)
+        .bind_u(2, tr.start)
+        .bind_u(3, tr.end)
+        .bind_u(4, tr.count)
+        .bind_u(5, tr.errors)
+        .bind(6, tr.root_rank)
+        .bind_blob(7, rid.data(), 8)
+        .bind_text(8, tr.root_name)
+        .bind_text_or_null(9, tr.service)
+        .bind_text_or_null(10, tr.session)
+        .bind_text_or_null(11, tr.user)
+        .bind_blob(12, ppid.data(), 8);
+    const bool upserted = t.upsert_trace.step() == SQLITE_ROW;
+    const std::int64_t trace_pk = upserted ? sqlite3_column_int64(t.upsert_trace.get(), 0) : 0;
+    t.upsert_trace.reset();
+    if (!upserted) return fail("update trace");
+    // The attribute index: one row per trace and value, inserted in order.
+    std::sort(tr.attr_ids.begin(), tr.attr_ids.end());
+    tr.attr_ids.erase(std::unique(tr.attr_ids.begin(), tr.attr_ids.end()), tr.attr_ids.end());
+    for (auto aid : tr.attr_ids)
+      if (!t.insert_attr.bind(1, aid).bind(2, trace_pk).run()) return fail("insert attribute");
   }
   for (const auto& [id, se] : sessions) {
     if (!t.upsert_session.bind_text(1, id)
@@ -745,8 +753,8 @@ std::uint64_t Store::apply_retention(const Retention& r, std::string* error) {
         nullptr);
   }
   if (deleted > 0) {
-    // Attribute index rows of deleted spans, in one pass (the index is keyed by key and value).
-    exec("DELETE FROM span_attrs WHERE span_pk NOT IN (SELECT id FROM spans)", nullptr);
+    // Attribute index rows of deleted traces, in one pass (the index is keyed by value).
+    exec("DELETE FROM trace_attrs WHERE trace_pk NOT IN (SELECT pk FROM traces)", nullptr);
     exec("PRAGMA incremental_vacuum", nullptr);
     exec("PRAGMA wal_checkpoint(TRUNCATE)", nullptr);
   }
@@ -784,8 +792,8 @@ std::vector<TraceSummary> Store::list_traces(const TraceFilter& f, std::string* 
     auto eq = f.search.find('=');
     if (eq != std::string::npos && eq > 0) {
       sql +=
-          " AND trace_id IN (SELECT s.trace_id FROM span_attrs a JOIN spans s ON "
-          "s.id=a.span_pk WHERE a.attr_id=(SELECT id FROM attr_values WHERE key=" +
+          " AND t.pk IN (SELECT trace_pk FROM trace_attrs WHERE attr_id=(SELECT id FROM "
+          "attr_values WHERE key=" +
           text(f.search.substr(0, eq)) + " AND value=" + text(f.search.substr(eq + 1)) + "))";
     } else {
       std::string like = "%";
