@@ -203,7 +203,7 @@ void Server::Impl::ingest(const httplib::Request& req, httplib::Response& res,
   c.requests = 1;
   c.bytes_received = body.size();
   const std::size_t n_spans = batch.span_count();
-  store::WriteResult w = writer->submit(std::move(batch), c).get();
+  store::WriteResult w = writer->submit_borrowed(batch, c).get();
   if (!w.ok) {
     ++unavailable;
     res.status = 503;

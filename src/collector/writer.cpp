@@ -20,7 +20,19 @@ Writer::~Writer() {
 }
 
 std::future<store::WriteResult> Writer::submit(otlp::TracesRequest batch, store::Counters extra) {
-  Job job{std::move(batch), extra, {}};
+  Job job{std::move(batch), nullptr, extra, {}};
+  auto f = job.done.get_future();
+  {
+    std::lock_guard lk(mu_);
+    queue_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+  return f;
+}
+
+std::future<store::WriteResult> Writer::submit_borrowed(const otlp::TracesRequest& batch,
+                                                        store::Counters extra) {
+  Job job{{}, &batch, extra, {}};
   auto f = job.done.get_future();
   {
     std::lock_guard lk(mu_);
@@ -77,7 +89,7 @@ void Writer::run() {
       c.requests_failed += extra.requests_failed;
       c.bytes_received += extra.bytes_received;
       c.spans_rejected += extra.spans_rejected;
-      job.done.set_value(store_->write(job.batch, c));
+      job.done.set_value(store_->write(job.borrowed ? *job.borrowed : job.owned, c));
     } else if (extra.requests || extra.requests_failed || extra.spans_rejected) {
       store_->add_counters(extra);
     }

@@ -25,12 +25,17 @@ class Writer {
   Writer& operator=(const Writer&) = delete;
 
   std::future<store::WriteResult> submit(otlp::TracesRequest batch, store::Counters extra);
+  /// The same without taking the batch: the caller keeps it alive until the future is ready (and
+  /// frees it on its own thread, off the writer's).
+  std::future<store::WriteResult> submit_borrowed(const otlp::TracesRequest& batch,
+                                                  store::Counters extra);
   /// Counters only (failed requests), folded into the next transaction.
   void count(const store::Counters& extra);
 
  private:
   struct Job {
-    otlp::TracesRequest batch;
+    otlp::TracesRequest owned;
+    const otlp::TracesRequest* borrowed = nullptr;  ///< when not null, the batch (else `owned`)
     store::Counters extra;
     std::promise<store::WriteResult> done;
   };

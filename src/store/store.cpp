@@ -206,6 +206,35 @@ std::string pick(const Attributes& attrs, std::initializer_list<std::string_view
   return {};
 }
 
+// The span attributes the derived columns come from, found in one pass: for each key, its last
+// value (as find_attr).
+constexpr std::string_view kDerivedKeys[] = {"honeyhive.session_id",
+                                             "session.id",
+                                             "honeyhive_session_id",
+                                             "honeyhive_user_properties.user_id",
+                                             "user.id",
+                                             "enduser.id",
+                                             "honeyhive_event_type",
+                                             "openinference.span.kind"};
+struct Derived {
+  const AnyValue* v[std::size(kDerivedKeys)] = {};
+  explicit Derived(const Attributes& attrs) {
+    for (const auto& kv : attrs)
+      for (std::size_t i = 0; i < std::size(kDerivedKeys); ++i)
+        if (kv.key.size() == kDerivedKeys[i].size() && kv.key == kDerivedKeys[i]) v[i] = &kv.value;
+  }
+  // As pick() over keys [from, to).
+  [[nodiscard]] std::string pick(std::size_t from, std::size_t to) const {
+    for (std::size_t i = from; i < to; ++i) {
+      const AnyValue* a = v[i];
+      if (!a) continue;
+      if (a->type == AnyValue::Type::string && !a->string_value.empty()) return a->string_value;
+      if (a->type == AnyValue::Type::int64) return std::to_string(a->int_value);
+    }
+    return {};
+  }
+};
+
 const std::initializer_list<std::string_view> kSessionKeys = {"honeyhive.session_id", "session.id",
                                                               "honeyhive_session_id"};
 const std::initializer_list<std::string_view> kUserKeys = {"honeyhive_user_properties.user_id",
@@ -501,13 +530,14 @@ WriteResult Store::write(const otlp::TracesRequest& batch, const Counters& extra
                                  "\"): trace_id and span_id must be non-zero";
           continue;
         }
-        std::string session = pick(sp.attributes, kSessionKeys);
+        const Derived derived(sp.attributes);
+        std::string session = derived.pick(0, 3);
         if (session.empty()) session = res_session;
-        std::string user = pick(sp.attributes, kUserKeys);
+        std::string user = derived.pick(3, 6);
         if (user.empty()) user = res_user;
-        std::string event_type = pick(sp.attributes, {"honeyhive_event_type"});
+        std::string event_type = derived.pick(6, 7);
         if (event_type.empty()) {
-          event_type = pick(sp.attributes, {"openinference.span.kind"});
+          event_type = derived.pick(7, 8);
           std::transform(event_type.begin(), event_type.end(), event_type.begin(),
                          [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
         }
