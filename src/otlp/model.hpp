@@ -24,13 +24,20 @@ struct AnyValue {
   std::int64_t int_value = 0;
   double double_value = 0;
   std::vector<AnyValue> array_value;
-  std::vector<KeyValue> kvlist_value;
+  std::vector<KeyValue> kvlist_value;  // KeyValue is incomplete here: special members below
+
+  AnyValue();
+  AnyValue(const AnyValue&);
+  AnyValue(AnyValue&&) noexcept;
+  AnyValue& operator=(const AnyValue&);
+  AnyValue& operator=(AnyValue&&) noexcept;
+  ~AnyValue();
 
   static AnyValue of(std::string_view s);
-  static AnyValue of(const char* s) { return of(std::string_view(s)); }
+  static AnyValue of(const char* s);
   static AnyValue of(bool b);
   static AnyValue of(std::int64_t i);
-  static AnyValue of(int i) { return of(static_cast<std::int64_t>(i)); }
+  static AnyValue of(int i);
   static AnyValue of(double d);
   static AnyValue bytes(std::string_view b);
   static AnyValue array(std::vector<AnyValue> values);
@@ -43,6 +50,19 @@ struct KeyValue {
   AnyValue value;
   friend bool operator==(const KeyValue&, const KeyValue&) = default;
 };
+
+inline AnyValue::AnyValue() = default;
+inline AnyValue::AnyValue(const AnyValue&) = default;
+inline AnyValue::AnyValue(AnyValue&&) noexcept = default;
+inline AnyValue& AnyValue::operator=(const AnyValue&) = default;
+inline AnyValue& AnyValue::operator=(AnyValue&&) noexcept = default;
+inline AnyValue::~AnyValue() = default;
+inline AnyValue AnyValue::of(const char* s) {
+  return of(std::string_view(s));
+}
+inline AnyValue AnyValue::of(int i) {
+  return of(static_cast<std::int64_t>(i));
+}
 
 using Attributes = std::vector<KeyValue>;
 
