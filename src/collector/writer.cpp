@@ -7,7 +7,27 @@ namespace skein::collector {
 Writer::Writer(std::unique_ptr<store::Store> store, store::Retention retention,
                std::chrono::seconds retention_interval)
     : store_(std::move(store)), retention_(retention), retention_interval_(retention_interval) {
+  std::string err;
+  checkpointer_ = store::Store::open(store_->path(), store::Store::Mode::read_write, err);
+  if (checkpointer_) {
+    store_->disable_autocheckpoint();
+    ckpt_thread_ = std::thread([this] { checkpoints(); });
+  }
   thread_ = std::thread([this] { run(); });
+}
+
+void Writer::checkpoints() {
+  for (;;) {
+    {
+      std::unique_lock lk(ckpt_mu_);
+      ckpt_cv_.wait(lk, [&] { return ckpt_wanted_ || ckpt_stop_; });
+      if (ckpt_stop_) return;
+      ckpt_wanted_ = false;
+    }
+    std::string err;
+    if (!checkpointer_->checkpoint(&err))
+      std::fprintf(stderr, "skein serve: checkpoint: %s\n", err.c_str());
+  }
 }
 
 Writer::~Writer() {
@@ -17,6 +37,15 @@ Writer::~Writer() {
   }
   cv_.notify_all();
   thread_.join();
+  if (ckpt_thread_.joinable()) {
+    {
+      std::lock_guard lk(ckpt_mu_);
+      ckpt_stop_ = true;
+    }
+    ckpt_cv_.notify_all();
+    ckpt_thread_.join();
+    checkpointer_->checkpoint();
+  }
 }
 
 std::future<store::WriteResult> Writer::submit(otlp::TracesRequest batch, store::Counters extra) {
@@ -90,6 +119,14 @@ void Writer::run() {
       c.bytes_received += extra.bytes_received;
       c.spans_rejected += extra.spans_rejected;
       job.done.set_value(store_->write(job.borrowed ? *job.borrowed : job.owned, c));
+      // Past 4096 pages (16 MiB) of WAL, the checkpointer copies it into the database.
+      if (checkpointer_ && store_->wal_frames() >= 4096) {
+        {
+          std::lock_guard lk(ckpt_mu_);
+          ckpt_wanted_ = true;
+        }
+        ckpt_cv_.notify_one();
+      }
     } else if (extra.requests || extra.requests_failed || extra.spans_rejected) {
       store_->add_counters(extra);
     }

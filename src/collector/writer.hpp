@@ -51,6 +51,13 @@ class Writer {
   bool has_pending_ = false;
   bool stop_ = false;
   std::thread thread_;
+  // Checkpoints run on their own connection and thread, so that commits only append to the WAL.
+  void checkpoints();
+  std::unique_ptr<store::Store> checkpointer_;
+  std::mutex ckpt_mu_;
+  std::condition_variable ckpt_cv_;
+  bool ckpt_wanted_ = false, ckpt_stop_ = false;
+  std::thread ckpt_thread_;
 };
 
 }  // namespace skein::collector

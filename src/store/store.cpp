@@ -456,6 +456,27 @@ std::int64_t Store::attr_id(std::string_view key, std::string_view value) {
   return id;
 }
 
+void Store::disable_autocheckpoint() {
+  // Replaces the hook that sqlite3_wal_autocheckpoint installs.
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3*, const char*, int frames) {
+        static_cast<Store*>(self)->wal_frames_.store(frames, std::memory_order_relaxed);
+        return SQLITE_OK;
+      },
+      this);
+}
+
+bool Store::checkpoint(std::string* error) {
+  int log = 0, done = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+    if (error) *error = sqlite3_errmsg(db_);
+    return false;
+  }
+  return true;
+}
+
 namespace {
 
 bool add_counters_stmt(Stmt& add, const Counters& c) {

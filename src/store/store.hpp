@@ -16,6 +16,7 @@
 // `counters`.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -120,6 +121,15 @@ class Store {
   /// Returns the number of spans deleted.
   std::uint64_t apply_retention(const Retention& r, std::string* error = nullptr);
 
+  /// Leaves checkpoints to another connection (see `checkpoint`): commits on this one only append
+  /// to the WAL. `wal_frames` then reports the WAL's length after the last commit.
+  void disable_autocheckpoint();
+  [[nodiscard]] int wal_frames() const noexcept {
+    return wal_frames_.load(std::memory_order_relaxed);
+  }
+  /// Copies committed WAL frames into the database without blocking writers (PASSIVE).
+  bool checkpoint(std::string* error = nullptr);
+
   // ---- reading ----
   std::vector<TraceSummary> list_traces(const TraceFilter& f, std::string* error = nullptr);
   /// Every span of a trace (by hex id or unique prefix of at least 8 digits), ordered by start.
@@ -159,6 +169,7 @@ class Store {
   std::vector<std::pair<std::string, std::int64_t>> resource_cache_;
   std::unordered_map<std::string, std::int64_t> attr_cache_;  ///< "key\0value" -> attr_values.id
   std::string attr_key_;
+  std::atomic<int> wal_frames_{0};
 };
 
 }  // namespace skein::store
