@@ -180,6 +180,18 @@ TEST_F(StoreExporterTest, AttributeSearchFindsTracesAcrossBatchesAndRetries) {
   auto t = st->list_traces({.search = "llm.model=claude"});
   ASSERT_EQ(t.size(), 1u);
   EXPECT_EQ(t[0].span_count, 2u);
+  // Group commit: two batches in one transaction, one result each; a retry stores nothing twice.
+  auto b1 = batch({span(3, 5, 0, "gpt", 1)}), b2 = batch({span(3, 6, 5, "mistral", 2)});
+  b2.resource_spans[0].scope_spans[0].spans.push_back(span(3, 5, 0, "gpt", 1));
+  auto results = st->write_group({&b1, &b2}, {{.requests = 1}, {.requests = 1}});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].ok && results[1].ok);
+  EXPECT_EQ(results[0].accepted, 1u);
+  EXPECT_EQ(results[1].accepted, 2u);
+  const std::string t3 = skein::TraceId{7, 3}.to_hex();
+  EXPECT_EQ(ids("llm.model=mistral"), (std::vector<std::string>{t3}));
+  EXPECT_EQ(st->get_trace(t3).size(), 2u);
+  EXPECT_EQ(st->stats().counters.requests, 2u);
 }
 
 }  // namespace

@@ -84,8 +84,11 @@ void Writer::count(const store::Counters& c) {
 void Writer::run() {
   const bool retain = retention_.max_age_days > 0 || retention_.max_bytes > 0;
   auto next_retention = std::chrono::steady_clock::now();
+  std::vector<Job> jobs;
+  std::vector<const otlp::TracesRequest*> batches;
+  std::vector<store::Counters> extras;
   for (;;) {
-    Job job;
+    jobs.clear();
     bool have_job = false;
     store::Counters extra;
     {
@@ -93,8 +96,9 @@ void Writer::run() {
       auto wake =
           retain ? next_retention : std::chrono::steady_clock::now() + std::chrono::hours(1);
       cv_.wait_until(lk, wake, [&] { return stop_ || !queue_.empty() || has_pending_; });
-      if (!queue_.empty()) {
-        job = std::move(queue_.front());
+      // Group commit: the batches queued meanwhile go in the same transaction (up to 64).
+      while (!queue_.empty() && jobs.size() < 64) {
+        jobs.push_back(std::move(queue_.front()));
         queue_.pop_front();
         have_job = true;
       }
@@ -113,12 +117,19 @@ void Writer::run() {
       }
     }
     if (have_job) {
-      store::Counters c = job.extra;
+      batches.clear();
+      extras.clear();
+      for (auto& job : jobs) {
+        batches.push_back(job.borrowed ? job.borrowed : &job.owned);
+        extras.push_back(job.extra);
+      }
+      store::Counters& c = extras.front();
       c.requests += extra.requests;
       c.requests_failed += extra.requests_failed;
       c.bytes_received += extra.bytes_received;
       c.spans_rejected += extra.spans_rejected;
-      job.done.set_value(store_->write(job.borrowed ? *job.borrowed : job.owned, c));
+      auto results = store_->write_group(batches, extras);
+      for (std::size_t i = 0; i < jobs.size(); ++i) jobs[i].done.set_value(std::move(results[i]));
       // Past 4096 pages (16 MiB) of WAL, the checkpointer copies it into the database.
       if (checkpointer_ && store_->wal_frames() >= 4096) {
         {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "otlp/model.hpp"
 #include "store/store.hpp"

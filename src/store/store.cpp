@@ -516,12 +516,49 @@ WriteResult Store::write(const otlp::TracesRequest& batch, const Counters& extra
     return res;
   }
   if (!exec("BEGIN IMMEDIATE", &res.error)) return res;
-  auto fail = [&](const char* what) {
-    res.error = std::string(what) + ": " + sqlite3_errmsg(db_);
+  if (!write_rows(batch, extra, res) || !exec("COMMIT", &res.error)) {
     exec("ROLLBACK", nullptr);
     forget_uncommitted();
     res.accepted = 0;
     return res;
+  }
+  res.ok = true;
+  return res;
+}
+
+std::vector<WriteResult> Store::write_group(const std::vector<const otlp::TracesRequest*>& batches,
+                                            const std::vector<Counters>& extras) {
+  std::vector<WriteResult> out(batches.size());
+  auto one_by_one = [&] {
+    for (std::size_t i = 0; i < batches.size(); ++i) out[i] = write(*batches[i], extras[i]);
+    return out;
+  };
+  if (batches.size() <= 1 || !st_) return one_by_one();
+  std::string err;
+  if (!exec("BEGIN IMMEDIATE", &err)) return one_by_one();
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    if (!write_rows(*batches[i], extras[i], out[i])) {
+      // One batch failed: the others must not fail with it.
+      exec("ROLLBACK", nullptr);
+      forget_uncommitted();
+      out.assign(batches.size(), WriteResult{});
+      return one_by_one();
+    }
+  }
+  if (!exec("COMMIT", &err)) {
+    exec("ROLLBACK", nullptr);
+    forget_uncommitted();
+    out.assign(batches.size(), WriteResult{});
+    return one_by_one();
+  }
+  for (auto& r : out) r.ok = true;
+  return out;
+}
+
+bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, WriteResult& res) {
+  auto fail = [&](const char* what) {
+    res.error = std::string(what) + ": " + sqlite3_errmsg(db_);
+    return false;
   };
 
   std::unordered_map<TraceId, TraceAgg, IdHash> traces;
@@ -709,14 +746,7 @@ WriteResult Store::write(const otlp::TracesRequest& batch, const Counters& extra
   c.spans_accepted += res.accepted;
   c.spans_rejected += res.rejected;
   if (!add_counters_stmt(t.add_counter, c)) return fail("update counters");
-  if (!exec("COMMIT", &res.error)) {
-    exec("ROLLBACK", nullptr);
-    forget_uncommitted();
-    res.accepted = 0;
-    return res;
-  }
-  res.ok = true;
-  return res;
+  return true;
 }
 
 bool Store::delete_trace_ids(const std::vector<std::string>& blobs, std::uint64_t& spans_deleted) {

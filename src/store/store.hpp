@@ -115,6 +115,10 @@ class Store {
   // ---- writing (one thread) ----
   /// Stores a batch in one transaction, with `extra` added to the counters.
   WriteResult write(const otlp::TracesRequest& batch, const Counters& extra = {});
+  /// Several batches in one transaction (group commit), one result each: all committed, or (when
+  /// one fails) each batch retried in its own transaction.
+  std::vector<WriteResult> write_group(const std::vector<const otlp::TracesRequest*>& batches,
+                                       const std::vector<Counters>& extras);
   /// Adds to the counters only.
   bool add_counters(const Counters& extra, std::string* error = nullptr);
   /// Deletes whole traces, oldest first, older than the age limit or past the size cap.
@@ -151,6 +155,8 @@ class Store {
   Store() = default;
   struct Statements;
   bool exec(const char* sql, std::string* error);
+  /// The rows of one batch, inside the caller's transaction; false (with res.error) on failure.
+  bool write_rows(const otlp::TracesRequest& batch, const Counters& extra, WriteResult& res);
   bool init_schema(std::string& error);
   std::int64_t resource_id(const std::string& json);
   /// The id of an indexed (key, value) in `attr_values`, added when new; 0 on error.
