@@ -1,5 +1,6 @@
-// The collector's single writer: one thread owns the store's write connection and commits each
-// submitted batch in its own transaction, in arrival order. Request threads wait on the returned
+// The collector's single writer: one thread owns the store's write connection and commits the
+// submitted batches in arrival order, those queued while it commits together in the next
+// transaction (group commit). Request threads wait on the returned
 // future, so the collector acknowledges a batch only once it is committed.
 #pragma once
 
