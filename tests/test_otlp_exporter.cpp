@@ -413,12 +413,18 @@ TEST(OtlpExporter, BoundedQueueDropsAndCounts) {
   ASSERT_TRUE(rx.wait_for_requests(1, 5s));
   h.spans(90);
   EXPECT_FALSE(h.tracer.force_flush(300ms));
-  Stats s = h.tracer.stats();
-  EXPECT_EQ(s.export_dropped_queue_full, 80u);  // 10 in flight + 10 queued are held
+  // Counts become final as the exporter catches up; on a slow (sanitized, loaded) machine that can
+  // be just after the deadline-bounded call returns, so wait for them (bounded).
+  auto wait_for = [&](auto field, std::uint64_t want) {
+    for (auto until = Clock::now() + 5s; h.tracer.stats().*field < want && Clock::now() < until;) {
+      std::this_thread::sleep_for(10ms);
+    }
+    return h.tracer.stats().*field;
+  };
+  EXPECT_EQ(wait_for(&Stats::export_dropped_queue_full, 80u), 80u);  // 10 in flight + 10 queued
   EXPECT_FALSE(h.tracer.shutdown(200ms));
-  s = h.tracer.stats();
-  EXPECT_EQ(s.export_dropped_shutdown, 20u);
-  EXPECT_EQ(s.spans_exported, 100u);  // handed to the exporter: then counted by the export_* fields
+  EXPECT_EQ(wait_for(&Stats::export_dropped_shutdown, 20u), 20u);
+  EXPECT_EQ(h.tracer.stats().spans_exported, 100u);  // handed to the exporter: then export_*
   rx.release_hangs();
 }
 
