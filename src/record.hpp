@@ -92,7 +92,7 @@ struct alignas(64) SpanRecord {
   SpanKind kind = SpanKind::internal;
   EventType type = EventType::generic;
   StatusCode status = StatusCode::unset;
-  bool rare = false;     // see above; set by mark_rare()
+  bool rare = false;     // see above
   bool discard = false;  // dropped on another thread: the pipeline only sends it home
 
   // Line 1: name, user attributes, where the record goes back to.
@@ -118,8 +118,6 @@ struct alignas(64) SpanRecord {
   // in the arena. Next to `core`, which Span::finish reads anyway; cleared by finish_resources.
   ResourceStart* resources = nullptr;
   SpanRecord* next_free = nullptr;
-
-  void mark_rare() noexcept { rare = true; }
 
   SpanRecord() { attrs.reserve(16); }
 

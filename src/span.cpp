@@ -366,10 +366,6 @@ bool enrich_span(const Enrichment& e) noexcept {
   return enrich_record(detail::tl_state().record, e);
 }
 
-bool enrich_span(std::initializer_list<Field> metadata) noexcept {
-  return enrich_record(detail::tl_state().record, Enrichment{.metadata = metadata});
-}
-
 bool enrich_span(Namespace ns, std::string_view key, const Value& value) noexcept {
   detail::SpanRecord* r = detail::tl_state().record;
   if (r == nullptr) {

@@ -59,11 +59,6 @@ class SpscRing {
     return tail_.load(std::memory_order_relaxed);
   }
 
-  /// Any thread: approximate emptiness.
-  [[nodiscard]] bool empty_approx() const noexcept {
-    return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
-  }
-
  private:
   alignas(64) std::atomic<std::size_t> head_{0};
   std::size_t tail_cache_ = 0;  // producer's view of tail_
