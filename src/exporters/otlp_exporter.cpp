@@ -21,8 +21,8 @@
 #include <random>
 #include <thread>
 
-#include "http_transport.hpp"
 #include "otlp_encode.hpp"
+#include "otlp_exporter.hpp"
 #include "otlp_response.hpp"
 #include "skein/otlp.hpp"
 
@@ -31,7 +31,6 @@ namespace skein {
 namespace detail {
 Error finalize_otlp(const OtlpOptions& o, const std::string& api_key, const std::string& api_url,
                     FinalizedOtlp& out);
-using TransportFactory = std::function<std::unique_ptr<HttpTransport>(std::string* error)>;
 }  // namespace detail
 
 namespace {
@@ -115,10 +114,19 @@ class Diagnostics {
 // `n` x 20 ms) so that, when the endpoint hangs, a shutdown that follows a failed flush still
 // has time to cut the request short, count what was left and join the sender: the tracer's
 // shutdown then returns by its deadline with final counters.
-Clock::time_point early(Clock::time_point deadline, int n) {
-  auto left = std::max<Clock::duration>(deadline - Clock::now(), Clock::duration(0));
+Clock::time_point early(Clock::time_point deadline, Clock::time_point now, int n) {
+  auto left = std::max<Clock::duration>(deadline - now, Clock::duration(0));
   return deadline - n * std::min<Clock::duration>(20ms, left / 10);
 }
+
+class SteadyExporterClock final : public detail::ExporterClock {
+ public:
+  time_point now() override { return Clock::now(); }
+  void wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                  time_point until) override {
+    cv.wait_until(lock, until);
+  }
+};
 
 std::string status_text(const detail::HttpResponse& r) {
   if (r.status == 0) return r.error.empty() ? std::string("network error") : r.error;
@@ -148,17 +156,18 @@ struct OtlpExporter::Impl {
   };
 
   Impl(FinalizedOtlp cfg, detail::TransportFactory factory,
-       std::unique_ptr<detail::HttpTransport> t)
+       std::unique_ptr<detail::HttpTransport> t, std::shared_ptr<detail::ExporterClock> clock)
       : cfg_(std::move(cfg)),
         json_(cfg_.protocol == OtlpProtocol::http_json),
         factory_(std::move(factory)),
+        clock_(std::move(clock)),
         transport_(std::move(t)),
         diag_(cfg_.endpoint) {
     register_self();
   }
 
   ~Impl() {
-    shutdown(Clock::now() + std::chrono::seconds(2));
+    shutdown(clock_->now() + std::chrono::seconds(2));
     unregister_self();
   }
 
@@ -211,8 +220,8 @@ struct OtlpExporter::Impl {
     std::unique_lock<std::mutex> lock(mu_);
     if (!started_) return true;
     if (seal_locked()) work_cv_.notify_one();
-    return idle_cv_.wait_until(lock, early(deadline, 2),
-                               [&] { return idle_locked() || finished_; });
+    return wait_until(idle_cv_, lock, early(deadline, clock_->now(), 2),
+                      [&] { return idle_locked() || finished_; });
   }
 
   bool shutdown(Clock::time_point deadline) noexcept {
@@ -225,7 +234,7 @@ struct OtlpExporter::Impl {
     work_cv_.notify_all();
     bool ok = true;
     if (started_) {
-      ok = idle_cv_.wait_until(lock, early(deadline, 1), [&] { return finished_; });
+      ok = wait_until(idle_cv_, lock, early(deadline, clock_->now(), 1), [&] { return finished_; });
       if (!ok) {
         // The endpoint hangs or keeps failing: cut the request short and give up what is left.
         aborted_ = true;
@@ -298,6 +307,17 @@ struct OtlpExporter::Impl {
 
   bool idle_locked() const { return queue_.empty() && !in_flight_ && open_spans_ == 0; }
 
+  // Like condition_variable::wait_until with a predicate, on the exporter's clock.
+  template <class Done>
+  bool wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                  Clock::time_point until, Done done) {
+    while (!done()) {
+      if (clock_->now() >= until) return done();
+      clock_->wait_until(cv, lock, until);
+    }
+    return true;
+  }
+
   bool start_locked() {
     if (started_) return true;
     if (!transport_) {
@@ -315,7 +335,7 @@ struct OtlpExporter::Impl {
 
   void open_locked(const Resource* res) {
     open_resource_ = res;
-    open_since_ = Clock::now();
+    open_since_ = clock_->now();
     // A buffer that was sent already: its pages are mapped and warm (a fresh 200 KiB allocation
     // is an mmap, page faults and zeroing for every batch).
     if (!spare_.empty()) {
@@ -391,13 +411,13 @@ struct OtlpExporter::Impl {
         break;
       }
       if (queue_.empty()) {
-        if (open_spans_ > 0 && (stopping_ || Clock::now() >= open_since_ + cfg_.schedule_delay)) {
+        if (open_spans_ > 0 && (stopping_ || clock_->now() >= open_since_ + cfg_.schedule_delay)) {
           seal_locked();
           continue;
         }
         if (stopping_) break;
         if (open_spans_ > 0) {
-          work_cv_.wait_until(lock, open_since_ + cfg_.schedule_delay);
+          clock_->wait_until(work_cv_, lock, open_since_ + cfg_.schedule_delay);
         } else {
           work_cv_.wait(lock);
         }
@@ -439,11 +459,11 @@ struct OtlpExporter::Impl {
         }
         body = zbuf_;
       }
-      const Clock::time_point export_deadline = Clock::now() + cfg_.export_timeout;
+      const Clock::time_point export_deadline = clock_->now() + cfg_.export_timeout;
       milliseconds backoff = cfg_.retry_initial_backoff;
       for (;;) {
         Clock::time_point deadline = deadline_for(export_deadline);
-        Clock::time_point now = Clock::now();
+        Clock::time_point now = clock_->now();
         if (now >= deadline) {
           give_up(r, "spans failed", "export timeout reached");
           return;
@@ -476,7 +496,7 @@ struct OtlpExporter::Impl {
         if (double after = detail::parse_retry_after(resp.retry_after); after >= 0) {
           delay = std::max(delay, milliseconds(static_cast<milliseconds::rep>(after * 1000)));
         }
-        now = Clock::now();
+        now = clock_->now();
         if (now + delay >= deadline_for(export_deadline)) {
           give_up(r, "spans failed", status_text(resp) + "; no time left to retry");
           return;
@@ -484,7 +504,7 @@ struct OtlpExporter::Impl {
         retries_.fetch_add(1, std::memory_order_relaxed);
         diag_.note("retries", 1, status_text(resp));
         std::unique_lock<std::mutex> lock(mu_);
-        if (abort_cv_.wait_until(lock, now + delay, [&] { return aborted_; })) {
+        if (wait_until(abort_cv_, lock, now + delay, [&] { return aborted_; })) {
           lock.unlock();
           dropped_shutdown_.fetch_add(r.spans, std::memory_order_relaxed);
           diag_.note("spans dropped", r.spans, "not sent by the shutdown deadline");
@@ -533,6 +553,7 @@ struct OtlpExporter::Impl {
   const FinalizedOtlp cfg_;
   const bool json_;
   detail::TransportFactory factory_;
+  const std::shared_ptr<detail::ExporterClock> clock_;
   std::unique_ptr<detail::HttpTransport> transport_;
   Diagnostics diag_;
 
@@ -625,8 +646,15 @@ const FinalizedOtlp& OtlpExporter::config() const noexcept {
 
 namespace detail {
 
+std::shared_ptr<ExporterClock> steady_exporter_clock() {
+  static const auto clock = std::make_shared<SteadyExporterClock>();
+  return clock;
+}
+
 std::shared_ptr<OtlpExporter> make_otlp_exporter_with(const FinalizedOtlp& config,
-                                                      TransportFactory factory, Error* error) {
+                                                      TransportFactory factory,
+                                                      std::shared_ptr<ExporterClock> clock,
+                                                      Error* error) {
   try {
     std::string why;
     std::unique_ptr<HttpTransport> t = factory(&why);
@@ -635,7 +663,8 @@ std::shared_ptr<OtlpExporter> make_otlp_exporter_with(const FinalizedOtlp& confi
         *error = Error{ErrorCode::exporter_unavailable, "otlp exporter: " + why};
       return nullptr;
     }
-    auto impl = std::make_shared<OtlpExporter::Impl>(config, std::move(factory), std::move(t));
+    auto impl = std::make_shared<OtlpExporter::Impl>(config, std::move(factory), std::move(t),
+                                                     std::move(clock));
     return std::make_shared<OtlpExporter>(std::move(impl));
   } catch (const std::exception& e) {
     if (error != nullptr)
@@ -659,7 +688,8 @@ TransportFactory curl_factory(const FinalizedOtlp& c) {
 }  // namespace detail
 
 std::shared_ptr<OtlpExporter> make_otlp_exporter(const FinalizedOtlp& config, Error* error) {
-  return detail::make_otlp_exporter_with(config, detail::curl_factory(config), error);
+  return detail::make_otlp_exporter_with(config, detail::curl_factory(config),
+                                         detail::steady_exporter_clock(), error);
 }
 
 std::shared_ptr<OtlpExporter> make_otlp_exporter(const OtlpOptions& options, Error* error) {
