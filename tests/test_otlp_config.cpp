@@ -316,7 +316,7 @@ TEST(OtlpConfig, OnlyStandardVariablesMakeAProgramExport) {
     ASSERT_TRUE(t.enabled()) << t.error().message;
     EXPECT_EQ(t.options().exporter, ExporterKind::otlp);
     { auto s = t.span("work"); }
-    ASSERT_TRUE(rx.wait_for_spans(1, 5s)) << protocol;
+    ASSERT_TRUE(rx.wait_for_spans(1, 30s)) << protocol;
     auto reqs = rx.requests();
     EXPECT_EQ(reqs[0].headers.find("x-tenant")->second, "acme");
     EXPECT_EQ(rx.spans()[0].name, "work");
@@ -332,7 +332,7 @@ TEST(OtlpConfig, HoneyHivePresetSendsToTheHoneyHivePath) {
   Tracer t = Tracer::init({.project = "hh", .make_default = false});
   ASSERT_TRUE(t.enabled()) << t.error().message;
   { auto s = t.span("llm call", {.type = EventType::model}); }
-  ASSERT_TRUE(rx.wait_for_spans(1, 5s));
+  ASSERT_TRUE(rx.wait_for_spans(1, 30s));
   auto r = rx.requests().at(0);
   EXPECT_EQ(r.path, "/opentelemetry/v1/traces");
   EXPECT_EQ(r.authorization, "Bearer hh-secret");
