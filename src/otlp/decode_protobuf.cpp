@@ -9,6 +9,7 @@ namespace skein::otlp {
 namespace {
 
 using protozero::pbf_reader;
+using protozero::pbf_tag_type;
 using protozero::pbf_wire_type;
 
 struct Failure {
@@ -28,9 +29,22 @@ void expect(const pbf_reader& r, pbf_wire_type want, const char* where) {
   }
 }
 
-std::string text(pbf_reader& r, const char* where) {
+// Into an existing string: no temporary, and no allocation when it fits the small buffer.
+void text_into(pbf_reader& r, const char* where, std::string& out) {
   expect(r, pbf_wire_type::length_delimited, where);
-  return std::string(r.get_view());
+  const auto v = r.get_view();
+  out.assign(v.data(), v.size());
+}
+
+// How many times field `tag` occurs in the message (a cheap pass over tags and lengths), so
+// that a repeated field's vector is allocated once.
+std::size_t count_field(pbf_reader r, pbf_tag_type tag) {
+  std::size_t n = 0;
+  while (r.next(tag)) {
+    ++n;
+    r.skip();
+  }
+  return n;
 }
 
 pbf_reader message(pbf_reader& r, const char* where) {
@@ -77,34 +91,43 @@ SpanId span_id(pbf_reader& r, const char* where) {
   return SpanId{be64(v.data())};
 }
 
-KeyValue key_value(pbf_reader r, std::size_t depth);
+void key_value(pbf_reader r, std::size_t depth, KeyValue& kv);
 
-AnyValue any_value(pbf_reader r, std::size_t depth) {
+// Decodes into `v`, which is empty (default-constructed) on entry. A oneof field that repeats:
+// the last one wins, with nothing left of the earlier ones.
+void any_value(pbf_reader r, std::size_t depth, AnyValue& v) {
   if (depth > kMaxValueDepth)
     fail("AnyValue: nested deeper than " + std::to_string(kMaxValueDepth));
-  AnyValue v;
   while (r.next()) {
+    if (r.tag() >= 1 && r.tag() <= 7 && v.type != AnyValue::Type::empty) v = AnyValue{};
     switch (r.tag()) {
-      case 1: v = AnyValue::of(std::string_view(text(r, "AnyValue.string_value"))); break;
+      case 1:
+        text_into(r, "AnyValue.string_value", v.string_value);
+        v.type = AnyValue::Type::string;
+        break;
       case 2:
         expect(r, pbf_wire_type::varint, "AnyValue.bool_value");
-        v = AnyValue::of(r.get_uint64() != 0);  // get_bool() may read past a truncated end
+        v.bool_value = r.get_uint64() != 0;  // get_bool() may read past a truncated end
+        v.type = AnyValue::Type::boolean;
         break;
       case 3:
         expect(r, pbf_wire_type::varint, "AnyValue.int_value");
-        v = AnyValue::of(r.get_int64());
+        v.int_value = r.get_int64();
+        v.type = AnyValue::Type::int64;
         break;
       case 4:
         expect(r, pbf_wire_type::fixed64, "AnyValue.double_value");
-        v = AnyValue::of(r.get_double());
+        v.double_value = r.get_double();
+        v.type = AnyValue::Type::float64;
         break;
       case 5: {
         pbf_reader array = message(r, "AnyValue.array_value");
-        v = AnyValue{};
         v.type = AnyValue::Type::array;
+        v.array_value.reserve(count_field(array, 1));
         while (array.next()) {
           if (array.tag() == 1) {
-            v.array_value.push_back(any_value(message(array, "ArrayValue.values"), depth + 1));
+            v.array_value.emplace_back();
+            any_value(message(array, "ArrayValue.values"), depth + 1, v.array_value.back());
           } else {
             array.skip();
           }
@@ -113,34 +136,45 @@ AnyValue any_value(pbf_reader r, std::size_t depth) {
       }
       case 6: {
         pbf_reader list = message(r, "AnyValue.kvlist_value");
-        v = AnyValue{};
         v.type = AnyValue::Type::kvlist;
+        v.kvlist_value.reserve(count_field(list, 1));
         while (list.next()) {
           if (list.tag() == 1) {
-            v.kvlist_value.push_back(key_value(message(list, "KeyValueList.values"), depth + 1));
+            v.kvlist_value.emplace_back();
+            key_value(message(list, "KeyValueList.values"), depth + 1, v.kvlist_value.back());
           } else {
             list.skip();
           }
         }
         break;
       }
-      case 7: v = AnyValue::bytes(text(r, "AnyValue.bytes_value")); break;
+      case 7:
+        text_into(r, "AnyValue.bytes_value", v.string_value);
+        v.type = AnyValue::Type::bytes;
+        break;
       default: r.skip();
     }
   }
-  return v;
 }
 
-KeyValue key_value(pbf_reader r, std::size_t depth) {
-  KeyValue kv;
+// When a field repeats, the last one wins (as protobuf says); a value decoded earlier is reset.
+void key_value(pbf_reader r, std::size_t depth, KeyValue& kv) {
   while (r.next()) {
     switch (r.tag()) {
-      case 1: kv.key = text(r, "KeyValue.key"); break;
-      case 2: kv.value = any_value(message(r, "KeyValue.value"), depth); break;
+      case 1: text_into(r, "KeyValue.key", kv.key); break;
+      case 2:
+        if (kv.value.type != AnyValue::Type::empty) kv.value = AnyValue{};
+        any_value(message(r, "KeyValue.value"), depth, kv.value);
+        break;
       default: r.skip();
     }
   }
-  return kv;
+}
+
+// A repeated KeyValue field `tag` of `r` (already counted into `out`'s capacity by the caller).
+void push_key_value(pbf_reader& r, const char* where, Attributes& out) {
+  out.emplace_back();
+  key_value(message(r, where), 0, out.back());
 }
 
 Event event(pbf_reader r) {
@@ -148,8 +182,8 @@ Event event(pbf_reader r) {
   while (r.next()) {
     switch (r.tag()) {
       case 1: e.time_unix_nano = fixed64(r, "Event.time_unix_nano"); break;
-      case 2: e.name = text(r, "Event.name"); break;
-      case 3: e.attributes.push_back(key_value(message(r, "Event.attributes"), 0)); break;
+      case 2: text_into(r, "Event.name", e.name); break;
+      case 3: push_key_value(r, "Event.attributes", e.attributes); break;
       case 4: e.dropped_attributes_count = u32(r, "Event.dropped_attributes_count"); break;
       default: r.skip();
     }
@@ -163,8 +197,8 @@ Link link(pbf_reader r) {
     switch (r.tag()) {
       case 1: l.trace_id = trace_id(r, "Link.trace_id"); break;
       case 2: l.span_id = span_id(r, "Link.span_id"); break;
-      case 3: l.trace_state = text(r, "Link.trace_state"); break;
-      case 4: l.attributes.push_back(key_value(message(r, "Link.attributes"), 0)); break;
+      case 3: text_into(r, "Link.trace_state", l.trace_state); break;
+      case 4: push_key_value(r, "Link.attributes", l.attributes); break;
       case 5: l.dropped_attributes_count = u32(r, "Link.dropped_attributes_count"); break;
       case 6: l.flags = fixed32(r, "Link.flags"); break;
       default: r.skip();
@@ -177,7 +211,7 @@ Status status(pbf_reader r) {
   Status s;
   while (r.next()) {
     switch (r.tag()) {
-      case 2: s.message = text(r, "Status.message"); break;
+      case 2: text_into(r, "Status.message", s.message); break;
       case 3:
         expect(r, pbf_wire_type::varint, "Status.code");
         s.code = r.get_enum();
@@ -188,22 +222,22 @@ Status status(pbf_reader r) {
   return s;
 }
 
-Span span(pbf_reader r) {
-  Span s;
+void span(pbf_reader r, Span& s) {
+  s.attributes.reserve(count_field(r, 9));
   while (r.next()) {
     switch (r.tag()) {
       case 1: s.trace_id = trace_id(r, "Span.trace_id"); break;
       case 2: s.span_id = span_id(r, "Span.span_id"); break;
-      case 3: s.trace_state = text(r, "Span.trace_state"); break;
+      case 3: text_into(r, "Span.trace_state", s.trace_state); break;
       case 4: s.parent_span_id = span_id(r, "Span.parent_span_id"); break;
-      case 5: s.name = text(r, "Span.name"); break;
+      case 5: text_into(r, "Span.name", s.name); break;
       case 6:
         expect(r, pbf_wire_type::varint, "Span.kind");
         s.kind = r.get_enum();
         break;
       case 7: s.start_time_unix_nano = fixed64(r, "Span.start_time_unix_nano"); break;
       case 8: s.end_time_unix_nano = fixed64(r, "Span.end_time_unix_nano"); break;
-      case 9: s.attributes.push_back(key_value(message(r, "Span.attributes"), 0)); break;
+      case 9: push_key_value(r, "Span.attributes", s.attributes); break;
       case 10: s.dropped_attributes_count = u32(r, "Span.dropped_attributes_count"); break;
       case 11: s.events.push_back(event(message(r, "Span.events"))); break;
       case 12: s.dropped_events_count = u32(r, "Span.dropped_events_count"); break;
@@ -214,18 +248,15 @@ Span span(pbf_reader r) {
       default: r.skip();
     }
   }
-  return s;
 }
 
 Scope scope(pbf_reader r) {
   Scope s;
   while (r.next()) {
     switch (r.tag()) {
-      case 1: s.name = text(r, "InstrumentationScope.name"); break;
-      case 2: s.version = text(r, "InstrumentationScope.version"); break;
-      case 3:
-        s.attributes.push_back(key_value(message(r, "InstrumentationScope.attributes"), 0));
-        break;
+      case 1: text_into(r, "InstrumentationScope.name", s.name); break;
+      case 2: text_into(r, "InstrumentationScope.version", s.version); break;
+      case 3: push_key_value(r, "InstrumentationScope.attributes", s.attributes); break;
       case 4:
         s.dropped_attributes_count = u32(r, "InstrumentationScope.dropped_attributes_count");
         break;
@@ -239,7 +270,7 @@ Resource resource(pbf_reader r) {
   Resource res;
   while (r.next()) {
     switch (r.tag()) {
-      case 1: res.attributes.push_back(key_value(message(r, "Resource.attributes"), 0)); break;
+      case 1: push_key_value(r, "Resource.attributes", res.attributes); break;
       case 2: res.dropped_attributes_count = u32(r, "Resource.dropped_attributes_count"); break;
       default: r.skip();
     }
@@ -249,11 +280,15 @@ Resource resource(pbf_reader r) {
 
 ScopeSpans scope_spans(pbf_reader r) {
   ScopeSpans ss;
+  ss.spans.reserve(count_field(r, 2));
   while (r.next()) {
     switch (r.tag()) {
       case 1: ss.scope = scope(message(r, "ScopeSpans.scope")); break;
-      case 2: ss.spans.push_back(span(message(r, "ScopeSpans.spans"))); break;
-      case 3: ss.schema_url = text(r, "ScopeSpans.schema_url"); break;
+      case 2:
+        ss.spans.emplace_back();
+        span(message(r, "ScopeSpans.spans"), ss.spans.back());
+        break;
+      case 3: text_into(r, "ScopeSpans.schema_url", ss.schema_url); break;
       default: r.skip();
     }
   }
@@ -266,7 +301,7 @@ ResourceSpans resource_spans(pbf_reader r) {
     switch (r.tag()) {
       case 1: rs.resource = resource(message(r, "ResourceSpans.resource")); break;
       case 2: rs.scope_spans.push_back(scope_spans(message(r, "ResourceSpans.scope_spans"))); break;
-      case 3: rs.schema_url = text(r, "ResourceSpans.schema_url"); break;
+      case 3: text_into(r, "ResourceSpans.schema_url", rs.schema_url); break;
       default: r.skip();
     }
   }
