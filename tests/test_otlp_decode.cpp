@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <tuple>
 
 #include "exporters/otlp_response.hpp"
 #include "otlp/decode.hpp"
@@ -215,6 +216,58 @@ TEST(OtlpDecode, JsonAcceptsProtoNamesEnumNamesAndSpecialDoubles) {
   ASSERT_EQ(s.attributes[3].value.type, AnyValue::Type::kvlist);
   EXPECT_EQ(s.attributes[3].value.kvlist_value[0].key, "x");
   EXPECT_EQ(s.attributes[4].value.type, AnyValue::Type::empty);
+}
+
+// decode_protobuf_parts: the same spans, in the same order, each with its own resource and scope,
+// in parts of at most the given size; and an error wherever decode_protobuf finds one.
+std::vector<std::tuple<otlp::Resource, otlp::Scope, otlp::Span>> flatten(
+    const std::vector<otlp::TracesRequest>& reqs) {
+  std::vector<std::tuple<otlp::Resource, otlp::Scope, otlp::Span>> out;
+  for (const auto& req : reqs)
+    for (const auto& rs : req.resource_spans)
+      for (const auto& ss : rs.scope_spans)
+        for (const auto& sp : ss.spans) out.emplace_back(rs.resource, ss.scope, sp);
+  return out;
+}
+
+TEST(OtlpDecode, PartsHoldTheSameSpansAsTheWholeRequest) {
+  // Concatenated protobuf messages are one message with the repeated fields of both.
+  const std::string all = read_file("001.proto") + read_file("002.proto") +
+                          read_file("005.decoded.proto") + read_file("006.decoded.proto");
+  for (const std::string& body : {read_file("001.proto"), all}) {
+    const std::string name = "a body of " + std::to_string(body.size()) + " bytes";
+    otlp::TracesRequest whole;
+    ASSERT_FALSE(otlp::decode_protobuf(body, whole)) << name;
+    const auto expected = flatten({whole});
+    ASSERT_GE(expected.size(), body == all ? 4u : 1u) << name;
+    std::vector<std::uint64_t> ids;
+    ASSERT_TRUE(otlp::protobuf_span_ids(body, ids)) << name;
+    ASSERT_EQ(ids.size(), expected.size()) << name;
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      EXPECT_EQ(ids[i], std::get<2>(expected[i]).span_id.value) << name;
+    for (std::size_t max : {std::size_t{1}, std::size_t{2}, std::size_t{1000}}) {
+      std::vector<otlp::TracesRequest> parts;
+      auto e = otlp::decode_protobuf_parts(body, max, [&](otlp::TracesRequest& part) {
+        EXPECT_LE(part.span_count(), max);
+        EXPECT_GT(part.span_count(), 0u);
+        parts.push_back(std::move(part));
+      });
+      ASSERT_FALSE(e) << name << ": " << e.message;
+      EXPECT_EQ(parts.size(), (expected.size() + max - 1) / max) << name << " max " << max;
+      EXPECT_TRUE(flatten(parts) == expected) << name << " max " << max;
+    }
+  }
+}
+
+TEST(OtlpDecode, PartsFailWhereTheWholeRequestFails) {
+  const std::string body = read_file("002.proto");
+  for (std::size_t n = 0; n < body.size(); ++n) {
+    const std::string_view prefix(body.data(), n);
+    otlp::TracesRequest whole;
+    const auto e = otlp::decode_protobuf(prefix, whole);
+    const auto ep = otlp::decode_protobuf_parts(prefix, 1, [](otlp::TracesRequest&) {});
+    EXPECT_EQ(static_cast<bool>(e), static_cast<bool>(ep)) << "prefix of " << n << " bytes";
+  }
 }
 
 // ---- corrupt input: clear errors, never a crash ----------------------------------------------

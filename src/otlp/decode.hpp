@@ -14,8 +14,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "otlp/model.hpp"
 
@@ -31,6 +33,17 @@ inline constexpr std::size_t kMaxValueDepth = 32;
 
 DecodeError decode_protobuf(std::string_view body, TracesRequest& out);
 DecodeError decode_json(std::string_view body, TracesRequest& out);
+
+/// As decode_protobuf, in parts of at most `max_spans` spans, so that a receiver can store the
+/// first ones while it decodes the rest: `on_part` gets each part as soon as it is full (a request
+/// holding copies of its spans' resource and scope; it may move from it). The spans come in
+/// message order. On error the parts already delivered are the caller's to discard.
+DecodeError decode_protobuf_parts(std::string_view body, std::size_t max_spans,
+                                  const std::function<void(TracesRequest&)>& on_part);
+
+/// The span id of every span of a protobuf request, in message order (invalid ids as 0), from a
+/// quick pass that decodes nothing else; false when that pass finds the message malformed.
+bool protobuf_span_ids(std::string_view body, std::vector<std::uint64_t>& out);
 
 /// Decodes a gzip (or zlib) stream; fails when the output would exceed `max_size`.
 DecodeError gunzip(std::string_view in, std::string& out, std::size_t max_size = 64u << 20);

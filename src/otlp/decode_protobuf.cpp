@@ -3,6 +3,9 @@
 // type, a truncated message or a malformed varint is an error (protozero throws; we catch).
 #include <protozero/pbf_reader.hpp>
 
+#include <algorithm>
+#include <functional>
+
 #include "otlp/decode.hpp"
 
 namespace skein::otlp {
@@ -308,11 +311,130 @@ ResourceSpans resource_spans(pbf_reader r) {
   return rs;
 }
 
+// Decodes a request into parts of at most `max` spans, each with a copy of its spans' resource
+// and scope, handed to `sink` as soon as it is full.
+class PartDecoder {
+ public:
+  PartDecoder(std::size_t max, const std::function<void(TracesRequest&)>& sink)
+      : max_(max == 0 ? 1 : max), sink_(sink) {}
+
+  void request(pbf_reader r) {
+    while (r.next()) {
+      if (r.tag() == 1)
+        resource_spans(message(r, "ExportTraceServiceRequest.resource_spans"));
+      else
+        r.skip();
+    }
+    flush();
+  }
+
+ private:
+  // The resource and schema first (wherever they are in the message), then the spans.
+  void resource_spans(pbf_reader r) {
+    Resource res;
+    std::string schema;
+    for (pbf_reader h = r; h.next();) {
+      if (h.tag() == 1)
+        res = resource(message(h, "ResourceSpans.resource"));
+      else if (h.tag() == 3)
+        text_into(h, "ResourceSpans.schema_url", schema);
+      else
+        h.skip();
+    }
+    while (r.next()) {
+      if (r.tag() == 2)
+        scope_spans(message(r, "ResourceSpans.scope_spans"), res, schema);
+      else
+        r.skip();
+    }
+  }
+
+  void scope_spans(pbf_reader r, const Resource& res, const std::string& res_schema) {
+    Scope sc;
+    std::string schema;
+    for (pbf_reader h = r; h.next();) {
+      if (h.tag() == 1)
+        sc = scope(message(h, "ScopeSpans.scope"));
+      else if (h.tag() == 3)
+        text_into(h, "ScopeSpans.schema_url", schema);
+      else
+        h.skip();
+    }
+    std::size_t left = count_field(r, 2);
+    ScopeSpans* ss = nullptr;
+    while (r.next()) {
+      if (r.tag() != 2) {
+        r.skip();
+        continue;
+      }
+      if (ss == nullptr) {
+        part_.resource_spans.push_back(ResourceSpans{res, {}, res_schema});
+        auto& scopes = part_.resource_spans.back().scope_spans;
+        scopes.push_back(ScopeSpans{sc, {}, schema});
+        ss = &scopes.back();
+        ss->spans.reserve(std::min(left, max_ - count_));
+      }
+      ss->spans.emplace_back();
+      span(message(r, "ScopeSpans.spans"), ss->spans.back());
+      --left;
+      if (++count_ == max_) {
+        flush();
+        ss = nullptr;
+      }
+    }
+  }
+
+  void flush() {
+    if (count_ == 0) return;
+    sink_(part_);
+    part_ = TracesRequest{};
+    count_ = 0;
+  }
+
+  std::size_t max_;
+  const std::function<void(TracesRequest&)>& sink_;
+  TracesRequest part_;
+  std::size_t count_ = 0;
+};
+
+// The span ids (field 2 of each span), without decoding anything else.
+void collect_span_ids(pbf_reader r, std::vector<std::uint64_t>& out) {
+  while (r.next(1)) {
+    pbf_reader rs = message(r, "ExportTraceServiceRequest.resource_spans");
+    while (rs.next(2)) {
+      pbf_reader ss = message(rs, "ResourceSpans.scope_spans");
+      while (ss.next(2)) {
+        pbf_reader sp = message(ss, "ScopeSpans.spans");
+        SpanId id;
+        while (sp.next(2)) id = span_id(sp, "Span.span_id");
+        out.push_back(id.value);
+      }
+    }
+  }
+}
+
+// Runs `decode`, turning what it throws into a DecodeError.
+template <typename F>
+DecodeError guarded(F&& decode) {
+  try {
+    decode();
+    return {};
+  } catch (const Failure& f) {
+    return DecodeError{"protobuf: " + f.message};
+  } catch (const protozero::exception& e) {
+    return DecodeError{std::string("protobuf: malformed message (") + e.what() + ")"};
+  } catch (const std::bad_alloc&) {
+    return DecodeError{"protobuf: out of memory"};
+  } catch (const std::exception& e) {
+    return DecodeError{std::string("protobuf: ") + e.what()};
+  }
+}
+
 }  // namespace
 
 DecodeError decode_protobuf(std::string_view body, TracesRequest& out) {
   out = TracesRequest{};
-  try {
+  DecodeError e = guarded([&] {
     pbf_reader r(body.data(), body.size());
     while (r.next()) {
       if (r.tag() == 1) {
@@ -322,20 +444,25 @@ DecodeError decode_protobuf(std::string_view body, TracesRequest& out) {
         r.skip();
       }
     }
-    return {};
-  } catch (const Failure& f) {
-    out = TracesRequest{};
-    return DecodeError{"protobuf: " + f.message};
-  } catch (const protozero::exception& e) {
-    out = TracesRequest{};
-    return DecodeError{std::string("protobuf: malformed message (") + e.what() + ")"};
-  } catch (const std::bad_alloc&) {
-    out = TracesRequest{};
-    return DecodeError{"protobuf: out of memory"};
-  } catch (const std::exception& e) {
-    out = TracesRequest{};
-    return DecodeError{std::string("protobuf: ") + e.what()};
-  }
+  });
+  if (e) out = TracesRequest{};
+  return e;
+}
+
+DecodeError decode_protobuf_parts(std::string_view body, std::size_t max_spans,
+                                  const std::function<void(TracesRequest&)>& on_part) {
+  return guarded([&] {
+    PartDecoder d(max_spans, on_part);
+    d.request(pbf_reader(body.data(), body.size()));
+  });
+}
+
+bool protobuf_span_ids(std::string_view body, std::vector<std::uint64_t>& out) {
+  out.clear();
+  const DecodeError e =
+      guarded([&] { collect_span_ids(pbf_reader(body.data(), body.size()), out); });
+  if (e) out.clear();
+  return !e;
 }
 
 }  // namespace skein::otlp
