@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <latch>
 #include <random>
 #include <set>
 #include <thread>
@@ -344,6 +345,95 @@ TEST(Sampling, ConcurrentRootsAreCountedExactly) {
   EXPECT_EQ(st.root_decisions(), 8000u);
   EXPECT_EQ(mem->size(), 2 * st.spans_sampled_roots);
   EXPECT_GE(st.spans_sampled_roots, 4000u);  // every gold root
+  const skein::SamplerStats* gold = nullptr;
+  for (const auto& r : st.samplers) {
+    if (r.name == "rule:tier") gold = &r;
+  }
+  ASSERT_NE(gold, nullptr);
+  EXPECT_EQ(gold->seen, 4000u);
+  EXPECT_EQ(gold->sampled, 4000u);
+}
+
+// The sampled decisions of probability(0.5) for one thread's randomness values.
+std::uint64_t expected_kept(int thread, int n) {
+  std::uint64_t kept = 0;
+  for (int i = 0; i < n; ++i) {
+    kept +=
+        (static_cast<std::uint64_t>(thread * n + i) * 0x9e3779b97f4a7c15ULL >> 8) >= (1ULL << 55);
+  }
+  return kept;
+}
+
+// More threads alive at once than counters have per-thread slots, threads that exit (their slots
+// are taken again by the next round), and a reader summing all along: the counts stay exact.
+TEST(SamplerStats, ExactAcrossThreadsThatExitAndMoreThreadsThanSlots) {
+  auto s = skein::probability(0.5);
+  constexpr int kRounds = 3, kThreads = 80, kDecisions = 500;
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    std::uint64_t last = 0;
+    while (!done.load()) {
+      std::vector<skein::SamplerStats> st;
+      s->collect_stats(st);
+      EXPECT_GE(st[0].seen, last);  // a sum never goes back
+      last = st[0].seen;
+    }
+  });
+  std::uint64_t want_kept = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    std::latch all_alive(kThreads);
+    std::vector<std::thread> threads;
+    for (int k = 0; k < kThreads; ++k) {
+      const int id = round * kThreads + k;
+      want_kept += expected_kept(id, kDecisions);
+      threads.emplace_back([&s, &all_alive, id] {
+        for (int i = 0; i < kDecisions; ++i) {
+          std::uint64_t r = static_cast<std::uint64_t>(id * kDecisions + i) * 0x9e3779b97f4a7c15ULL;
+          s->should_sample(params(r >> 8));
+          // Every thread of the round has counted once (taken a slot, or found none) before any
+          // goes on: more counting threads alive at once than there are slots.
+          if (i == 0) all_alive.arrive_and_wait();
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+  }
+  done = true;
+  reader.join();
+  std::vector<skein::SamplerStats> st;
+  s->collect_stats(st);
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_EQ(st[0].seen, static_cast<std::uint64_t>(kRounds * kThreads * kDecisions));
+  EXPECT_EQ(st[0].sampled, want_kept);
+}
+
+// A sampler of the application's own counts its decisions through Sampler::counted().
+class EveryThird final : public skein::Sampler {
+ public:
+  skein::SamplingDecision should_sample(const skein::SamplingParams&) noexcept override {
+    return counted({n_.fetch_add(1) % 3 == 0, skein::kUnknownProbability, false});
+  }
+  std::string description() const override { return "every_third"; }
+
+ private:
+  std::atomic<int> n_{0};
+};
+
+TEST(SamplerStats, UserSamplersCountThroughCounted) {
+  EveryThird s;
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 3; ++k) {
+    threads.emplace_back([&s] {
+      for (int i = 0; i < 1000; ++i) s.should_sample(params(i));
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::vector<skein::SamplerStats> st;
+  s.collect_stats(st);
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_EQ(st[0].name, "every_third");
+  EXPECT_EQ(st[0].seen, 3000u);
+  EXPECT_EQ(st[0].sampled, 1000u);
 }
 
 }  // namespace
