@@ -1,6 +1,8 @@
 // Resource usage on spans that ask for it: the attributes are there and sane (20 MB touched
 // inside a span shows in the RSS delta; CPU time is at most wall time), and absent elsewhere.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
@@ -105,6 +107,38 @@ TEST(Resources, ManySpansOnManyThreads) {
   std::size_t measured = 0;
   for (const auto& s : spans) measured += s.double_attribute("resources.wall_ms").has_value();
   EXPECT_EQ(measured, 800u);
+}
+
+// The statm descriptor is kept open; a fork child must read its own process, not its parent's.
+// The parent grows by 64 MB after the fork; the child, reading afterwards, does not see it.
+TEST(Resources, AForkChildReadsItsOwnRss) {
+  ASSERT_GT(skein::read_resources().rss_bytes, 0u);  // the descriptor is open before the fork
+  int grown[2], result[2];
+  ASSERT_EQ(::pipe(grown), 0);
+  ASSERT_EQ(::pipe(result), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    char c = 0;
+    std::uint64_t rss = 0;
+    if (::read(grown[0], &c, 1) == 1) rss = skein::read_resources().rss_bytes;
+    (void)!::write(result[1], &rss, sizeof rss);
+    ::_exit(0);
+  }
+  constexpr std::size_t kBytes = 64u << 20;
+  std::unique_ptr<char[]> block(new char[kBytes]);
+  std::memset(block.get(), 1, kBytes);
+  const std::uint64_t parent = skein::read_resources().rss_bytes;
+  char go = 1;
+  ASSERT_EQ(::write(grown[1], &go, 1), 1);
+  std::uint64_t child = 0;
+  ASSERT_EQ(::read(result[0], &child, sizeof child), static_cast<ssize_t>(sizeof child));
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  for (int fd : {grown[0], grown[1], result[0], result[1]}) ::close(fd);
+  EXPECT_GT(child, 0u);
+  EXPECT_LT(child + (32u << 20), parent) << "child " << child << ", parent " << parent;
+  EXPECT_GT(block[kBytes - 1], 0);
 }
 
 TEST(Resources, ReadResourcesDirectly) {
