@@ -47,9 +47,11 @@ class ThreadCounters {
   void add2(std::size_t i, std::size_t j, bool also) noexcept {
     unsigned slot = t_slot;
     if (slot < kThreadSlots) [[likely]] {
+      // Both addresses before either store (a store through an atomic makes the compiler load
+      // lines_ again otherwise).
       std::atomic<std::uint64_t>& a = at(slot, i);
-      a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       std::atomic<std::uint64_t>& b = at(slot, j);
+      a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       b.store(b.load(std::memory_order_relaxed) + (also ? 1 : 0), std::memory_order_relaxed);
     } else {
       add_slow(i, 1);
