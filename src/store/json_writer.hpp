@@ -16,6 +16,20 @@ using otlp::Attributes;
 
 /// Appends `s` as a JSON string literal. Invalid UTF-8 bytes become U+FFFD; `<`, `>` and `&` are
 /// escaped too so that the text is inert wherever it is pasted.
+namespace json_internal {
+// The bytes that json_string does not copy as they are: controls, non-ASCII, `"`, `\\`, `<`, `>`,
+// `&`.
+struct JsonSpecial {
+  bool special[256] = {};
+  constexpr JsonSpecial() {
+    for (int c = 0; c < 256; ++c)
+      special[c] =
+          c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&';
+  }
+};
+inline constexpr JsonSpecial kJsonSpecial{};
+}  // namespace json_internal
+
 inline void json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
@@ -24,9 +38,7 @@ inline void json_string(std::string& out, std::string_view s) {
   for (std::size_t i = 0; i < n;) {
     // A run of characters that need no escaping, in one append.
     std::size_t j = i;
-    while (j < n && p[j] >= 0x20 && p[j] < 0x80 && p[j] != '"' && p[j] != '\\' && p[j] != '<' &&
-           p[j] != '>' && p[j] != '&')
-      ++j;
+    while (j < n && !json_internal::kJsonSpecial.special[p[j]]) ++j;
     if (j > i) {
       out.append(s.data() + i, j - i);
       i = j;

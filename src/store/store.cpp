@@ -216,12 +216,27 @@ constexpr std::string_view kDerivedKeys[] = {"honeyhive.session_id",
                                              "enduser.id",
                                              "honeyhive_event_type",
                                              "openinference.span.kind"};
+static_assert(
+    [] {
+      for (auto k : kDerivedKeys)
+        if (k.size() < 7 || k.size() > 33 || (k.back() != 'd' && k.back() != 'e')) return false;
+      return true;
+    }(),
+    "Derived's quick filter must let every derived key through");
 struct Derived {
   const AnyValue* v[std::size(kDerivedKeys)] = {};
   explicit Derived(const Attributes& attrs) {
-    for (const auto& kv : attrs)
+    for (const auto& kv : attrs) {
+      // Most keys are none of these: the length and the last character rule them out cheaply.
+      const std::size_t n = kv.key.size();
+      if (n < 7 || n > 33) continue;
+      const char last = kv.key[n - 1];
+      if (last != 'd' && last != 'e') continue;
       for (std::size_t i = 0; i < std::size(kDerivedKeys); ++i)
-        if (kv.key.size() == kDerivedKeys[i].size() && kv.key == kDerivedKeys[i]) v[i] = &kv.value;
+        if (n == kDerivedKeys[i].size() &&
+            std::memcmp(kv.key.data(), kDerivedKeys[i].data(), n) == 0)
+          v[i] = &kv.value;
+    }
   }
   // As pick() over keys [from, to).
   [[nodiscard]] std::string pick(std::size_t from, std::size_t to) const {
@@ -418,7 +433,7 @@ bool Store::init_schema(std::string& error) {
   return error.empty();
 }
 
-std::int64_t Store::resource_id(const std::string& json) {
+std::int64_t Store::resource_id(std::string_view json) {
   for (const auto& [k, id] : resource_cache_)
     if (k == json) return id;
   std::int64_t id = 0;
@@ -435,11 +450,11 @@ std::int64_t Store::resource_id(const std::string& json) {
   return id;
 }
 
-std::int64_t Store::attr_id(std::string_view key, std::string_view value) {
-  attr_key_.assign(key);
-  attr_key_ += '\0';
-  attr_key_ += value;
-  if (auto it = attr_cache_.find(attr_key_); it != attr_cache_.end()) return it->second;
+std::int64_t Store::attr_id(std::string_view key_value, std::size_t hash) {
+  if (auto it = attr_cache_.find(HashedKey{key_value, hash}); it != attr_cache_.end())
+    return it->second;
+  const auto nul = key_value.find('\0');
+  const std::string_view key = key_value.substr(0, nul), value = key_value.substr(nul + 1);
   std::int64_t id = 0;
   auto& look = st_->attr_lookup;
   look.bind_text(1, key).bind_text(2, value);
@@ -452,7 +467,7 @@ std::int64_t Store::attr_id(std::string_view key, std::string_view value) {
   // The ids of committed rows never change (retention keeps `attr_values`); a rollback clears
   // the cache. Bounded for stores with many distinct values.
   if (attr_cache_.size() >= 100000) attr_cache_.clear();
-  attr_cache_.emplace(attr_key_, id);
+  attr_cache_.emplace(std::string(key_value), id);
   return id;
 }
 
@@ -555,52 +570,141 @@ std::vector<WriteResult> Store::write_group(const std::vector<const otlp::Traces
   return out;
 }
 
-bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, WriteResult& res) {
+bool Store::begin(std::string* error) {
+  if (!st_) {
+    if (error) *error = "store is read-only";
+    return false;
+  }
+  return exec("BEGIN IMMEDIATE", error);
+}
+
+bool Store::append(const otlp::TracesRequest& part, const Counters& extra, WriteResult& res,
+                   const std::vector<std::uint64_t>* request_span_ids,
+                   const PreparedBatch* prepared) {
+  return write_rows(part, extra, res, request_span_ids, prepared);
+}
+
+bool Store::commit(std::string* error) {
+  if (exec("COMMIT", error)) return true;
+  rollback();
+  return false;
+}
+
+void Store::rollback() {
+  exec("ROLLBACK", nullptr);
+  forget_uncommitted();
+}
+
+void Store::prepare(const otlp::TracesRequest& batch, PreparedBatch& out) {
+  out.text.clear();
+  out.resources.clear();
+  out.spans.clear();
+  out.index.clear();
+  auto& text = out.text;
+  auto here = [&] { return text.size(); };
+  auto add = [&](std::string_view v) {
+    const std::size_t b = here();
+    text.append(v);
+    return PreparedBatch::Range{b, here()};
+  };
+  std::string index_value;
+  for (const auto& rs : batch.resource_spans) {
+    const Attributes& rattrs = rs.resource.attributes;
+    PreparedBatch::Resource pr;
+    const std::size_t jb = here();
+    json_attributes(text, rattrs);
+    pr.json = {jb, here()};
+    pr.service = add(pick(rattrs, {"service.name"}));
+    out.resources.push_back(pr);
+    const std::string res_session = pick(rattrs, kSessionKeys);
+    const std::string res_user = pick(rattrs, kUserKeys);
+    for (const auto& ss : rs.scope_spans) {
+      for (const auto& sp : ss.spans) {
+        PreparedBatch::Span ps;
+        const Derived derived(sp.attributes);
+        std::string v = derived.pick(0, 3);
+        ps.session = add(v.empty() ? res_session : v);
+        v = derived.pick(3, 6);
+        ps.user = add(v.empty() ? res_user : v);
+        v = derived.pick(6, 7);
+        if (v.empty()) {
+          v = derived.pick(7, 8);
+          std::transform(v.begin(), v.end(), v.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        }
+        ps.event_type = add(v);
+        const std::size_t b = here();
+        json_attributes(text, sp.attributes);
+        ps.json = {b, here()};
+        ps.index_begin = out.index.size();
+        std::int64_t slot = 0;
+        for (const auto& kv : sp.attributes) {
+          if (slot >= kAttrSlots) break;
+          if (!index_text(kv.value, index_value)) continue;
+          ++slot;
+          const std::size_t kb = here();
+          text.append(kv.key);
+          text += '\0';
+          text.append(index_value);
+          const PreparedBatch::Range r{kb, here()};
+          out.index.push_back({r, std::hash<std::string_view>{}(out.view(r))});
+        }
+        ps.index_end = out.index.size();
+        out.spans.push_back(ps);
+      }
+    }
+  }
+}
+
+bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, WriteResult& res,
+                       const std::vector<std::uint64_t>* request_span_ids,
+                       const PreparedBatch* prepared) {
+  if (prepared == nullptr) {
+    prepare(batch, prepared_);
+    prepared = &prepared_;
+  }
+  const PreparedBatch& prep = *prepared;
   auto fail = [&](const char* what) {
     res.error = std::string(what) + ": " + sqlite3_errmsg(db_);
     return false;
   };
 
   std::unordered_map<TraceId, TraceAgg, IdHash> traces;
-  std::unordered_set<std::uint64_t> in_batch;  // span ids (any trace: collisions are harmless)
-  for (const auto& rs : batch.resource_spans)
-    for (const auto& ss : rs.scope_spans)
-      for (const auto& sp : ss.spans) in_batch.insert(sp.span_id.value);
+  // The span ids of the request (any trace: collisions are harmless), sorted.
+  if (request_span_ids == nullptr) {
+    span_ids_.clear();
+    for (const auto& rs : batch.resource_spans)
+      for (const auto& ss : rs.scope_spans)
+        for (const auto& sp : ss.spans) span_ids_.push_back(sp.span_id.value);
+    std::sort(span_ids_.begin(), span_ids_.end());
+    request_span_ids = &span_ids_;
+  }
+  auto in_request = [&](std::uint64_t id) {
+    return std::binary_search(request_span_ids->begin(), request_span_ids->end(), id);
+  };
+  const std::uint64_t accepted_before = res.accepted, rejected_before = res.rejected;
   std::unordered_map<std::string, SessionAgg> sessions;
-  std::string attrs_json, scratch, index_value;
+  std::string scratch;
   auto& t = *st_;
-  std::size_t span_index = 0;
+  std::size_t span_index = res.accepted + res.rejected;  // in the request, across parts
+  std::size_t resource_ordinal = 0, span_ordinal = 0;    // in this part, as in `prep`
 
   for (const auto& rs : batch.resource_spans) {
-    const Attributes& rattrs = rs.resource.attributes;
-    std::string resource_json;
-    json_attributes(resource_json, rattrs);
-    const std::int64_t rid = resource_id(resource_json);
-    const std::string service = pick(rattrs, {"service.name"});
-    const std::string res_session = pick(rattrs, kSessionKeys);
-    const std::string res_user = pick(rattrs, kUserKeys);
+    const auto& pr = prep.resources[resource_ordinal++];
+    const std::int64_t rid = resource_id(prep.view(pr.json));
+    const std::string_view service = prep.view(pr.service);
     for (const auto& ss : rs.scope_spans) {
       for (const auto& sp : ss.spans) {
         ++span_index;
+        const auto& ps = prep.spans[span_ordinal++];
         if (!sp.trace_id.valid() || !sp.span_id.valid()) {
           if (res.rejected++ == 0)
             res.reject_message = "span " + std::to_string(span_index) + " (\"" + sp.name +
                                  "\"): trace_id and span_id must be non-zero";
           continue;
         }
-        const Derived derived(sp.attributes);
-        std::string session = derived.pick(0, 3);
-        if (session.empty()) session = res_session;
-        std::string user = derived.pick(3, 6);
-        if (user.empty()) user = res_user;
-        std::string event_type = derived.pick(6, 7);
-        if (event_type.empty()) {
-          event_type = derived.pick(7, 8);
-          std::transform(event_type.begin(), event_type.end(), event_type.begin(),
-                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        }
-        attrs_json.clear();
-        json_attributes(attrs_json, sp.attributes);
+        const std::string_view session = prep.view(ps.session), user = prep.view(ps.user),
+                               event_type = prep.view(ps.event_type);
         const bool root = !sp.parent_span_id.valid();
         const std::uint64_t start = sp.start_time_unix_nano;
         const std::uint64_t end = std::max(sp.end_time_unix_nano, start);
@@ -628,7 +732,7 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
             .bind_text_or_null(16, ss.scope.version)
             .bind(17, sp.flags)
             .bind_text_or_null(18, sp.trace_state)
-            .bind_text(19, attrs_json)
+            .bind_text(19, prep.view(ps.json))
             .bind(20, static_cast<std::int64_t>(sp.events.size()))
             .bind(21, static_cast<std::int64_t>(sp.links.size()))
             .bind(22, sp.dropped_attributes_count)
@@ -640,12 +744,9 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
         const std::int64_t pk = sqlite3_last_insert_rowid(db_);
 
         auto& tr = traces[sp.trace_id];
-        std::int64_t slot = 0;
-        for (const auto& kv : sp.attributes) {
-          if (slot >= kAttrSlots) break;
-          if (!index_text(kv.value, index_value)) continue;
-          ++slot;
-          const std::int64_t aid = attr_id(kv.key, index_value);
+        for (std::size_t i = ps.index_begin; i < ps.index_end; ++i) {
+          const auto& e = prep.index[i];
+          const std::int64_t aid = attr_id(prep.view(e.key_value), e.hash);
           if (aid == 0) return fail("insert attribute");
           tr.attr_ids.push_back(aid);
         }
@@ -683,7 +784,7 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
         if (sp.status.code == 2) ++tr.errors;
         // Root candidates: a span without parent, then one whose parent is not in this batch,
         // then the rest; earliest first.
-        const std::int64_t cls = root ? 0 : in_batch.count(sp.parent_span_id.value) ? 2 : 1;
+        const std::int64_t cls = root ? 0 : in_request(sp.parent_span_id.value) ? 2 : 1;
         const std::int64_t rank = (cls << 60) + static_cast<std::int64_t>(start >> 3);
         if (rank < tr.root_rank) {
           tr.root_rank = rank;
@@ -695,7 +796,7 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
         if (tr.session.empty()) tr.session = session;
         if (tr.user.empty()) tr.user = user;
         if (!session.empty()) {
-          auto& se = sessions[session];
+          auto& se = sessions[std::string(session)];
           se.start = std::min(se.start, start);
           se.end = std::max(se.end, end);
           ++se.count;
@@ -743,8 +844,8 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
       return fail("update session");
   }
   Counters c = extra;
-  c.spans_accepted += res.accepted;
-  c.spans_rejected += res.rejected;
+  c.spans_accepted += res.accepted - accepted_before;
+  c.spans_rejected += res.rejected - rejected_before;
   if (!add_counters_stmt(t.add_counter, c)) return fail("update counters");
   return true;
 }

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -103,8 +104,39 @@ struct StoreStats {
   std::string path;
 };
 
+/// The text a batch's rows are made of, derived from its spans without the database: the
+/// attributes as JSON, session / user / event type, the attribute index entries. `Store::prepare`
+/// fills it on any thread, so that a request thread can do that work while the writer stores
+/// the previous part of the request. Offsets are into `text`.
+struct PreparedBatch {
+  struct Range {
+    std::size_t begin = 0, end = 0;
+  };
+  struct Span {
+    Range json, session, user, event_type;
+    std::size_t index_begin = 0, index_end = 0;  ///< into `index`
+  };
+  struct IndexEntry {
+    Range key_value;  ///< "key\0value"
+    std::size_t hash = 0;
+  };
+  struct Resource {
+    Range json, service;
+  };
+  std::string text;
+  std::vector<Resource> resources;  ///< one per resource_spans
+  std::vector<Span> spans;          ///< every span, in message order
+  std::vector<IndexEntry> index;
+  [[nodiscard]] std::string_view view(Range r) const noexcept {
+    return std::string_view(text).substr(r.begin, r.end - r.begin);
+  }
+};
+
 class Store {
  public:
+  /// See PreparedBatch; `out` is overwritten (its buffers are reused).
+  static void prepare(const otlp::TracesRequest& batch, PreparedBatch& out);
+
   enum class Mode : std::uint8_t { read_write, read_only };
   /// Opens (creating when writable) the store at `path`; null with `error` set on failure.
   static std::unique_ptr<Store> open(const std::string& path, Mode mode, std::string& error);
@@ -119,6 +151,20 @@ class Store {
   /// one fails) each batch retried in its own transaction.
   std::vector<WriteResult> write_group(const std::vector<const otlp::TracesRequest*>& batches,
                                        const std::vector<Counters>& extras);
+  /// A request written in parts (as it is decoded), in the caller's transaction: `begin`, then
+  /// `append` for each part with the same `res` (its counts, and the span numbers in its
+  /// message, run across the parts) and the sorted span ids of the whole request (a span whose
+  /// parent is elsewhere in the request is not a root candidate; null: the part is the whole
+  /// request) and, optionally, the part already prepared (see PreparedBatch), then `commit` or
+  /// `rollback`.
+  /// Any number of requests may share the transaction. A failed `append` or `commit` leaves
+  /// nothing written: the caller rolls back (commit does it itself).
+  bool begin(std::string* error = nullptr);
+  bool append(const otlp::TracesRequest& part, const Counters& extra, WriteResult& res,
+              const std::vector<std::uint64_t>* request_span_ids = nullptr,
+              const PreparedBatch* prepared = nullptr);
+  bool commit(std::string* error = nullptr);
+  void rollback();
   /// Adds to the counters only.
   bool add_counters(const Counters& extra, std::string* error = nullptr);
   /// Deletes whole traces, oldest first, older than the age limit or past the size cap.
@@ -156,11 +202,14 @@ class Store {
   struct Statements;
   bool exec(const char* sql, std::string* error);
   /// The rows of one batch, inside the caller's transaction; false (with res.error) on failure.
-  bool write_rows(const otlp::TracesRequest& batch, const Counters& extra, WriteResult& res);
+  bool write_rows(const otlp::TracesRequest& batch, const Counters& extra, WriteResult& res,
+                  const std::vector<std::uint64_t>* request_span_ids = nullptr,
+                  const PreparedBatch* prepared = nullptr);
   bool init_schema(std::string& error);
-  std::int64_t resource_id(const std::string& json);
-  /// The id of an indexed (key, value) in `attr_values`, added when new; 0 on error.
-  std::int64_t attr_id(std::string_view key, std::string_view value);
+  std::int64_t resource_id(std::string_view json);
+  /// The id of an indexed "key\0value" (hash: std::hash of it) in `attr_values`, added when new;
+  /// 0 on error.
+  std::int64_t attr_id(std::string_view key_value, std::size_t hash);
   /// After a rollback: ids cached from the rolled-back transaction are gone.
   void forget_uncommitted() {
     resource_cache_.clear();
@@ -173,8 +222,28 @@ class Store {
   std::string path_;
   std::unique_ptr<Statements> st_;
   std::vector<std::pair<std::string, std::int64_t>> resource_cache_;
-  std::unordered_map<std::string, std::int64_t> attr_cache_;  ///< "key\0value" -> attr_values.id
-  std::string attr_key_;
+  /// A "key\0value" found with its hash computed beforehand (by `prepare`, on another thread).
+  struct HashedKey {
+    std::string_view text;
+    std::size_t hash;
+  };
+  struct AttrHash {
+    using is_transparent = void;
+    std::size_t operator()(const std::string& s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+    std::size_t operator()(const HashedKey& k) const noexcept { return k.hash; }
+  };
+  struct AttrEq {
+    using is_transparent = void;
+    bool operator()(const std::string& a, const std::string& b) const noexcept { return a == b; }
+    bool operator()(const HashedKey& a, const std::string& b) const noexcept { return a.text == b; }
+    bool operator()(const std::string& a, const HashedKey& b) const noexcept { return a == b.text; }
+  };
+  std::unordered_map<std::string, std::int64_t, AttrHash, AttrEq>
+      attr_cache_;          ///< "key\0value" -> attr_values.id
+  PreparedBatch prepared_;  ///< scratch: the batch being written, when not prepared by the caller
+  std::vector<std::uint64_t> span_ids_;  ///< scratch: a batch's sorted span ids
   std::atomic<int> wal_frames_{0};
 };
 
