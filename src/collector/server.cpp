@@ -3,9 +3,11 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -18,6 +20,9 @@
 namespace skein::collector {
 
 namespace {
+
+// Spans per part of a pipelined protobuf request (see Writer::Stream).
+constexpr std::size_t kPartSpans = 64;
 
 enum class Encoding { protobuf, json, other };
 
@@ -188,9 +193,29 @@ void Server::Impl::ingest(const httplib::Request& req, httplib::Response& res,
     writer->count(failed);
     return;
   }
+  store::Counters c;
+  c.requests = 1;
+  c.bytes_received = body.size();
   otlp::TracesRequest batch;
-  otlp::DecodeError err = enc == Encoding::protobuf ? otlp::decode_protobuf(body, batch)
-                                                    : otlp::decode_json(body, batch);
+  otlp::DecodeError err;
+  std::optional<store::WriteResult> streamed;
+  std::vector<std::uint64_t> span_ids;
+  if (enc == Encoding::protobuf && otlp::protobuf_span_ids(body, span_ids)) {
+    // Pipelined: the writer stores each part while this thread decodes the next one.
+    std::sort(span_ids.begin(), span_ids.end());
+    auto stream = writer->open_stream(c, std::move(span_ids));
+    err = otlp::decode_protobuf_parts(
+        body, kPartSpans, [&](otlp::TracesRequest& part) { stream.push(std::move(part)); });
+    if (err) {
+      stream.abort();
+    } else {
+      stream.finish();
+      streamed = stream.wait();
+    }
+  } else {
+    err = enc == Encoding::protobuf ? otlp::decode_protobuf(body, batch)
+                                    : otlp::decode_json(body, batch);
+  }
   if (err) {
     ++bad_request;
     res.status = 400;
@@ -199,11 +224,7 @@ void Server::Impl::ingest(const httplib::Request& req, httplib::Response& res,
     writer->count(failed);
     return;
   }
-  store::Counters c;
-  c.requests = 1;
-  c.bytes_received = body.size();
-  const std::size_t n_spans = batch.span_count();
-  store::WriteResult w = writer->submit_borrowed(batch, c).get();
+  store::WriteResult w = streamed ? std::move(*streamed) : writer->submit_borrowed(batch, c).get();
   if (!w.ok) {
     ++unavailable;
     res.status = 503;
@@ -212,7 +233,6 @@ void Server::Impl::ingest(const httplib::Request& req, httplib::Response& res,
     return;
   }
   spans_in += w.accepted;
-  (void)n_spans;
   std::string answer;
   if (w.rejected > 0) {
     ++partial;
