@@ -1,6 +1,7 @@
 // The store exporter: spans of a real tracer written into the SQLite store and read back as
 // `skein` reads them (the embedded default).
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 
 #include "skein/skein.hpp"
 #include "skein/store.hpp"
+#include "store/json_writer.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -195,3 +197,122 @@ TEST_F(StoreExporterTest, AttributeSearchFindsTracesAcrossBatchesAndRetries) {
 }
 
 }  // namespace
+
+namespace {
+
+skein::otlp::AnyValue value_of(skein::otlp::AnyValue::Type type) {
+  skein::otlp::AnyValue v;
+  v.type = type;
+  return v;
+}
+skein::otlp::AnyValue text(std::string s) {
+  auto v = value_of(skein::otlp::AnyValue::Type::string);
+  v.string_value = std::move(s);
+  return v;
+}
+skein::otlp::AnyValue integer(std::int64_t i) {
+  auto v = value_of(skein::otlp::AnyValue::Type::int64);
+  v.int_value = i;
+  return v;
+}
+
+}  // namespace
+
+// Indexed attributes are stored as references to their values and the others as JSON: what a
+// reader gets back is exactly the JSON object of all of them, in order, as before.
+TEST_F(StoreExporterTest, AttributesReadBackAsTheirJsonObject) {
+  using skein::otlp::AnyValue;
+  skein::otlp::Attributes attrs;
+  attrs.push_back({"s", text("plain")});
+  attrs.push_back({"escaped", text("<b>\"q\"</b> & \\ \n \xc3\xa9 \xff")});
+  attrs.push_back({"empty", text("")});
+  attrs.push_back({"long", text(std::string(300, 'y'))});  // not indexed
+  attrs.push_back({"small", integer(-42)});
+  attrs.push_back({"big", integer(9007199254740993)});  // beyond 2^53: a string
+  auto b = value_of(AnyValue::Type::boolean);
+  b.bool_value = true;
+  attrs.push_back({"flag", b});
+  auto f = value_of(AnyValue::Type::boolean);
+  attrs.push_back({"off", f});
+  auto d = value_of(AnyValue::Type::float64);
+  d.double_value = 0.25;
+  attrs.push_back({"ratio", d});
+  auto arr = value_of(AnyValue::Type::array);
+  arr.array_value = {text("a"), integer(1)};
+  attrs.push_back({"list", arr});
+  auto kv = value_of(AnyValue::Type::kvlist);
+  kv.kvlist_value.push_back({"k", text("v")});
+  attrs.push_back({"map", kv});
+  auto bytes = value_of(AnyValue::Type::bytes);
+  bytes.string_value = "\x01\xfe";
+  attrs.push_back({"raw", bytes});
+  attrs.push_back({"nothing", value_of(AnyValue::Type::empty)});
+  attrs.push_back({"s", text("again")});  // a repeated key stays repeated
+  for (int i = 0; i < 70; ++i) attrs.push_back({"n" + std::to_string(i), integer(i)});  // > 64
+
+  skein::otlp::TracesRequest req;
+  req.resource_spans.emplace_back();
+  req.resource_spans[0].scope_spans.emplace_back();
+  auto& spans = req.resource_spans[0].scope_spans[0].spans;
+  spans.emplace_back();
+  spans[0].trace_id = skein::TraceId{1, 2};
+  spans[0].span_id = skein::SpanId{3};
+  spans[0].name = "attrs";
+  spans[0].attributes = attrs;
+  spans.push_back(spans[0]);
+  spans[1].span_id = skein::SpanId{4};
+  spans[1].attributes.clear();
+
+  std::string err;
+  {
+    auto st = skein::store::Store::open(db_, skein::store::Store::Mode::read_write, err);
+    ASSERT_TRUE(st) << err;
+    ASSERT_TRUE(st->write(req).ok);
+  }
+  std::string expected;
+  skein::store::json_attributes(expected, attrs);
+  auto st = skein::store::Store::open(db_, skein::store::Store::Mode::read_only, err);
+  ASSERT_TRUE(st) << err;
+  auto got = st->get_trace(skein::TraceId{1, 2}.to_hex(), &err);
+  ASSERT_EQ(got.size(), 2u) << err;
+  const auto& full = got[0].span_id == skein::SpanId{3}.to_hex() ? got[0] : got[1];
+  const auto& none = got[0].span_id == skein::SpanId{3}.to_hex() ? got[1] : got[0];
+  EXPECT_EQ(full.attributes_json, expected);
+  EXPECT_EQ(none.attributes_json, "{}");
+  // Text search finds indexed values (by reference) and JSON ones alike.
+  for (const char* q : {"plain", "again", "yyyy", "0.25", "<b>"}) {
+    skein::store::TraceFilter filter;
+    filter.search = q;
+    EXPECT_EQ(st->list_traces(filter, &err).size(), 1u) << q << err;
+  }
+  skein::store::TraceFilter filter;
+  filter.search = "nowhere";
+  EXPECT_TRUE(st->list_traces(filter, &err).empty());
+}
+
+// A schema 2 file (attributes as JSON objects) opens and reads as it is.
+TEST_F(StoreExporterTest, SchemaTwoFilesStillOpen) {
+  std::string err;
+  {
+    auto st = skein::store::Store::open(db_, skein::store::Store::Mode::read_write, err);
+    ASSERT_TRUE(st) << err;
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "PRAGMA user_version=2;"
+                         "INSERT INTO spans(trace_id,span_id,name,kind,start_ns,end_ns,status,"
+                         "attributes,n_events,n_links) VALUES(x'00000000000000010000000000000002',"
+                         "x'0000000000000003','old',1,1,2,0,'{\"a\":\"b\"}',0,0);"
+                         "INSERT INTO traces(trace_id,start_ns,end_ns,span_count,error_count,"
+                         "root_rank,root_name) VALUES(x'00000000000000010000000000000002',1,2,1,"
+                         "0,0,'old');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto st = skein::store::Store::open(db_, skein::store::Store::Mode::read_write, err);
+  ASSERT_TRUE(st) << err;
+  auto got = st->get_trace(skein::TraceId{1, 2}.to_hex(), &err);
+  ASSERT_EQ(got.size(), 1u) << err;
+  EXPECT_EQ(got[0].attributes_json, R"({"a":"b"})");
+}

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -30,7 +31,14 @@ std::string default_store_path() {
 
 namespace {
 
-constexpr int kSchemaVersion = 2;
+// 3: the spans' attributes column holds, for each attribute in order, either kAttrRef, the
+// value's type ('s', 'i', 'b') and the decimal id of its `attr_values` row (key and value as
+// text: the indexed attributes), or kAttrJson and the member `"key":value` in JSON. JSON text has
+// no control characters, so the markers delimit the entries, and LIKE still finds the JSON
+// members. Schema 2 files open as they are: their rows hold JSON objects (starting with '{'),
+// which readers return unchanged.
+constexpr int kSchemaVersion = 3;
+constexpr char kAttrRef = '\x01', kAttrJson = '\x02';
 // Attribute values longer than this are not put in the search index (inputs, outputs, prompts).
 constexpr std::size_t kMaxIndexedValue = 128;
 // Attributes indexed per span, at most (the first ones).
@@ -330,6 +338,7 @@ std::unique_ptr<Store> Store::open(const std::string& path, Mode mode, std::stri
 
 Store::~Store() {
   st_.reset();
+  sqlite3_finalize(attr_by_id_);
   if (db_) sqlite3_close_v2(db_);
 }
 
@@ -354,7 +363,7 @@ bool Store::init_schema(std::string& error) {
     std::string err;
     Stmt v(db_, "PRAGMA user_version", err);
     const int version = v && v.step() == SQLITE_ROW ? sqlite3_column_int(v.get(), 0) : 0;
-    if (version != 0 && version != kSchemaVersion) {
+    if (version != 0 && version != 2 && version != kSchemaVersion) {
       exec("ROLLBACK", nullptr);
       error = path_ + " has store schema " + std::to_string(version) +
               "; this skein reads schema " + std::to_string(kSchemaVersion) +
@@ -600,6 +609,7 @@ void Store::prepare(const otlp::TracesRequest& batch, PreparedBatch& out) {
   out.resources.clear();
   out.spans.clear();
   out.index.clear();
+  out.pieces.clear();
   auto& text = out.text;
   auto here = [&] { return text.size(); };
   auto add = [&](std::string_view v) {
@@ -633,23 +643,32 @@ void Store::prepare(const otlp::TracesRequest& batch, PreparedBatch& out) {
                          [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
         }
         ps.event_type = add(v);
-        const std::size_t b = here();
-        json_attributes(text, sp.attributes);
-        ps.json = {b, here()};
-        ps.index_begin = out.index.size();
+        ps.pieces_begin = out.pieces.size();
         std::int64_t slot = 0;
         for (const auto& kv : sp.attributes) {
-          if (slot >= kAttrSlots) break;
-          if (!index_text(kv.value, index_value)) continue;
-          ++slot;
-          const std::size_t kb = here();
-          text.append(kv.key);
-          text += '\0';
-          text.append(index_value);
-          const PreparedBatch::Range r{kb, here()};
-          out.index.push_back({r, std::hash<std::string_view>{}(out.view(r))});
+          PreparedBatch::Piece piece;
+          if (slot < kAttrSlots && index_text(kv.value, index_value)) {
+            ++slot;
+            const std::size_t kb = here();
+            text.append(kv.key);
+            text += '\0';
+            text.append(index_value);
+            const PreparedBatch::Range r{kb, here()};
+            piece.type = kv.value.type == AnyValue::Type::string  ? 's'
+                         : kv.value.type == AnyValue::Type::int64 ? 'i'
+                                                                  : 'b';
+            piece.index = out.index.size();
+            out.index.push_back({r, std::hash<std::string_view>{}(out.view(r))});
+          } else {
+            const std::size_t jb2 = here();
+            json_string(text, kv.key);
+            text += ':';
+            json_value(text, kv.value);
+            piece.json = {jb2, here()};
+          }
+          out.pieces.push_back(piece);
         }
-        ps.index_end = out.index.size();
+        ps.pieces_end = out.pieces.size();
         out.spans.push_back(ps);
       }
     }
@@ -705,6 +724,24 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
         }
         const std::string_view session = prep.view(ps.session), user = prep.view(ps.user),
                                event_type = prep.view(ps.event_type);
+        // The attributes column: indexed values by reference (their id), the others as JSON.
+        attrs_column_.clear();
+        span_attr_ids_.clear();
+        for (std::size_t i = ps.pieces_begin; i < ps.pieces_end; ++i) {
+          const auto& piece = prep.pieces[i];
+          if (piece.type == 0) {
+            attrs_column_ += kAttrJson;
+            attrs_column_.append(prep.view(piece.json));
+            continue;
+          }
+          const auto& e = prep.index[piece.index];
+          const std::int64_t aid = attr_id(prep.view(e.key_value), e.hash);
+          if (aid == 0) return fail("insert attribute");
+          span_attr_ids_.push_back(aid);
+          attrs_column_ += kAttrRef;
+          attrs_column_ += piece.type;
+          json_int(attrs_column_, aid);
+        }
         const bool root = !sp.parent_span_id.valid();
         const std::uint64_t start = sp.start_time_unix_nano;
         const std::uint64_t end = std::max(sp.end_time_unix_nano, start);
@@ -732,7 +769,7 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
             .bind_text_or_null(16, ss.scope.version)
             .bind(17, sp.flags)
             .bind_text_or_null(18, sp.trace_state)
-            .bind_text(19, prep.view(ps.json))
+            .bind_text(19, attrs_column_)
             .bind(20, static_cast<std::int64_t>(sp.events.size()))
             .bind(21, static_cast<std::int64_t>(sp.links.size()))
             .bind(22, sp.dropped_attributes_count)
@@ -744,12 +781,7 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
         const std::int64_t pk = sqlite3_last_insert_rowid(db_);
 
         auto& tr = traces[sp.trace_id];
-        for (std::size_t i = ps.index_begin; i < ps.index_end; ++i) {
-          const auto& e = prep.index[i];
-          const std::int64_t aid = attr_id(prep.view(e.key_value), e.hash);
-          if (aid == 0) return fail("insert attribute");
-          tr.attr_ids.push_back(aid);
-        }
+        tr.attr_ids.insert(tr.attr_ids.end(), span_attr_ids_.begin(), span_attr_ids_.end());
         std::int64_t seq = 0;
         for (const auto& ev : sp.events) {
           scratch.clear();
@@ -990,7 +1022,10 @@ std::vector<TraceSummary> Store::list_traces(const TraceFilter& f, std::string* 
              " ESCAPE '\\' OR hex(trace_id) LIKE upper(" + p +
              ") ESCAPE '\\' OR EXISTS (SELECT 1 FROM spans s WHERE s.trace_id=t.trace_id AND "
              "(s.name LIKE " +
-             p + " ESCAPE '\\' OR s.attributes LIKE " + p + " ESCAPE '\\')))";
+             p + " ESCAPE '\\' OR s.attributes LIKE " + p +
+             " ESCAPE '\\')) OR t.pk IN (SELECT trace_pk FROM trace_attrs WHERE attr_id IN (SELECT "
+             "id FROM attr_values WHERE key LIKE " +
+             p + " ESCAPE '\\' OR value LIKE " + p + " ESCAPE '\\')))";
     }
   }
   sql += " ORDER BY start_ns DESC LIMIT " +
@@ -1063,7 +1098,13 @@ std::vector<StoredSpan> Store::read_spans(sqlite3_stmt* st) {
     s.scope_version = column_text(st, 15);
     s.flags = static_cast<std::uint32_t>(sqlite3_column_int64(st, 16));
     s.trace_state = column_text(st, 17);
-    s.attributes_json = column_text(st, 18);
+    {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, 18));
+      expand_attributes(
+          p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(st, 18)))
+            : std::string_view(),
+          s.attributes_json);
+    }
     const auto n_events = sqlite3_column_int64(st, 19);
     const auto n_links = sqlite3_column_int64(st, 20);
     s.dropped_attributes = static_cast<std::uint32_t>(sqlite3_column_int64(st, 21));
@@ -1093,6 +1134,65 @@ std::vector<StoredSpan> Store::read_spans(sqlite3_stmt* st) {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+void Store::expand_attributes(std::string_view column, std::string& out) {
+  if (column.empty() || (column[0] != kAttrRef && column[0] != kAttrJson)) {
+    out.assign(column.empty() ? std::string_view("{}") : column);  // schema 2: a JSON object
+    return;
+  }
+  if (attr_by_id_ == nullptr &&
+      sqlite3_prepare_v3(db_, "SELECT key,value FROM attr_values WHERE id=?1", -1,
+                         SQLITE_PREPARE_PERSISTENT, &attr_by_id_, nullptr) != SQLITE_OK)
+    attr_by_id_ = nullptr;
+  out = "{";
+  for (std::size_t i = 0; i < column.size();) {
+    const char marker = column[i++];
+    std::size_t j = i;
+    while (j < column.size() && column[j] != kAttrRef && column[j] != kAttrJson) ++j;
+    const std::string_view entry = column.substr(i, j - i);
+    i = j;
+    if (out.size() > 1) out += ',';
+    if (marker == kAttrJson || entry.empty()) {
+      out.append(entry);
+      continue;
+    }
+    const char type = entry[0];
+    std::int64_t id = 0;
+    std::from_chars(entry.data() + 1, entry.data() + entry.size(), id);
+    auto it = attr_text_.find(id);
+    if (it == attr_text_.end() && attr_by_id_ != nullptr) {
+      sqlite3_bind_int64(attr_by_id_, 1, id);
+      if (sqlite3_step(attr_by_id_) == SQLITE_ROW) {
+        if (attr_text_.size() >= 100000) attr_text_.clear();
+        it = attr_text_
+                 .emplace(id, std::pair{column_text(attr_by_id_, 0), column_text(attr_by_id_, 1)})
+                 .first;
+      }
+      sqlite3_reset(attr_by_id_);
+    }
+    if (it == attr_text_.end()) {
+      out += "\"(attribute " + std::to_string(id) + " missing)\":null";
+      continue;
+    }
+    const auto& [key, value] = it->second;
+    json_string(out, key);
+    out += ':';
+    if (type == 's') {
+      json_string(out, value);
+    } else if (type == 'i') {
+      std::int64_t v = 0;
+      std::from_chars(value.data(), value.data() + value.size(), v);
+      // As json_value: beyond 2^53 as a string, so that JavaScript keeps every digit.
+      const bool quoted = v > (std::int64_t{1} << 53) || v < -(std::int64_t{1} << 53);
+      if (quoted) out += '"';
+      json_int(out, v);
+      if (quoted) out += '"';
+    } else {
+      out += value == "true" ? "true" : "false";
+    }
+  }
+  out += '}';
 }
 
 std::vector<StoredSpan> Store::get_trace(std::string_view id, std::string* error) {

@@ -9,7 +9,8 @@
 // (synchronous=NORMAL in WAL mode survives the death of the process; only a power loss can undo
 // the last commits).
 //
-// Schema (version 2): `spans` (one row per span; ids as blobs; attributes as a JSON object),
+// Schema (version 3): `spans` (one row per span; ids as blobs; attributes in order, each a
+// reference to its `attr_values` row when indexed, else its JSON text: see store.cpp),
 // `events`, `links`, `resources` (deduplicated resource attributes), `traces` and `sessions`
 // (summaries kept up to date by every write, for the lists), `attr_values` (each distinct short
 // attribute key and value, once) and `span_attrs` (value id, span: for attribute search) and
@@ -105,7 +106,7 @@ struct StoreStats {
 };
 
 /// The text a batch's rows are made of, derived from its spans without the database: the
-/// attributes as JSON, session / user / event type, the attribute index entries. `Store::prepare`
+/// attributes (JSON members and index entries), session / user / event type. `Store::prepare`
 /// fills it on any thread, so that a request thread can do that work while the writer stores
 /// the previous part of the request. Offsets are into `text`.
 struct PreparedBatch {
@@ -113,12 +114,19 @@ struct PreparedBatch {
     std::size_t begin = 0, end = 0;
   };
   struct Span {
-    Range json, session, user, event_type;
-    std::size_t index_begin = 0, index_end = 0;  ///< into `index`
+    Range session, user, event_type;
+    std::size_t pieces_begin = 0, pieces_end = 0;  ///< into `pieces`: its attributes, in order
   };
   struct IndexEntry {
     Range key_value;  ///< "key\0value"
     std::size_t hash = 0;
+  };
+  /// One attribute: an indexed value (stored as a reference to its `attr_values` row) or a
+  /// JSON member `"key":value` (stored as text).
+  struct Piece {
+    char type = 0;  ///< 's', 'i', 'b': index entry `index` of that AnyValue type; 0: `json`
+    std::size_t index = 0;
+    Range json;
   };
   struct Resource {
     Range json, service;
@@ -127,6 +135,7 @@ struct PreparedBatch {
   std::vector<Resource> resources;  ///< one per resource_spans
   std::vector<Span> spans;          ///< every span, in message order
   std::vector<IndexEntry> index;
+  std::vector<Piece> pieces;
   [[nodiscard]] std::string_view view(Range r) const noexcept {
     return std::string_view(text).substr(r.begin, r.end - r.begin);
   }
@@ -217,6 +226,8 @@ class Store {
   }
   bool delete_trace_ids(const std::vector<std::string>& blobs, std::uint64_t& spans_deleted);
   std::vector<StoredSpan> read_spans(sqlite3_stmt* st);
+  /// The JSON object of a span's `attributes` column (see store.cpp: kAttrRef).
+  void expand_attributes(std::string_view column, std::string& out);
 
   sqlite3* db_ = nullptr;
   std::string path_;
@@ -244,6 +255,10 @@ class Store {
       attr_cache_;          ///< "key\0value" -> attr_values.id
   PreparedBatch prepared_;  ///< scratch: the batch being written, when not prepared by the caller
   std::vector<std::uint64_t> span_ids_;  ///< scratch: a batch's sorted span ids
+  std::string attrs_column_;             ///< scratch: a span's `attributes` column
+  std::vector<std::int64_t> span_attr_ids_;
+  sqlite3_stmt* attr_by_id_ = nullptr;  ///< reading: key and value of an `attr_values` id
+  std::unordered_map<std::int64_t, std::pair<std::string, std::string>> attr_text_;
   std::atomic<int> wal_frames_{0};
 };
 
