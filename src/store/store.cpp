@@ -296,7 +296,10 @@ struct IdHash {
 
 }  // namespace
 
+constexpr std::size_t kIndexRowsPerInsert = 16;
+
 struct Store::Statements {
+  Stmt insert_index[kIndexRowsPerInsert];  ///< [n-1]: n trace_attrs rows, made when first used
   Stmt insert_span, insert_event, insert_link, insert_attr, upsert_trace, upsert_session,
       add_counter, resource_lookup, resource_insert, attr_lookup, attr_insert;
 };
@@ -781,6 +784,7 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
         const std::int64_t pk = sqlite3_last_insert_rowid(db_);
 
         auto& tr = traces[sp.trace_id];
+        if (tr.attr_ids.empty()) tr.attr_ids.reserve(4 * span_attr_ids_.size());
         tr.attr_ids.insert(tr.attr_ids.end(), span_attr_ids_.begin(), span_attr_ids_.end());
         std::int64_t seq = 0;
         for (const auto& ev : sp.events) {
@@ -861,8 +865,23 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
     // The attribute index: one row per trace and value, inserted in order.
     std::sort(tr.attr_ids.begin(), tr.attr_ids.end());
     tr.attr_ids.erase(std::unique(tr.attr_ids.begin(), tr.attr_ids.end()), tr.attr_ids.end());
-    for (auto aid : tr.attr_ids)
-      if (!t.insert_attr.bind(1, aid).bind(2, trace_pk).run()) return fail("insert attribute");
+    // Up to kIndexRowsPerInsert rows per statement: one statement per row cost more than the
+    // rows themselves.
+    for (std::size_t i = 0; i < tr.attr_ids.size(); i += kIndexRowsPerInsert) {
+      const std::size_t n = std::min(kIndexRowsPerInsert, tr.attr_ids.size() - i);
+      Stmt& ins = t.insert_index[n - 1];
+      if (!ins) {
+        std::string sql = "INSERT OR IGNORE INTO trace_attrs(attr_id,trace_pk) VALUES";
+        for (std::size_t k = 0; k < n; ++k) sql += k ? ",(?,?)" : "(?,?)";
+        std::string err;
+        ins = Stmt(db_, sql.c_str(), err);
+      }
+      if (!ins) return fail("insert attribute");
+      for (std::size_t k = 0; k < n; ++k)
+        ins.bind(static_cast<int>(2 * k + 1), tr.attr_ids[i + k])
+            .bind(static_cast<int>(2 * k + 2), trace_pk);
+      if (!ins.run()) return fail("insert attribute");
+    }
   }
   for (const auto& [id, se] : sessions) {
     if (!t.upsert_session.bind_text(1, id)
