@@ -256,6 +256,20 @@ TEST(OtlpDecode, PartsHoldTheSameSpansAsTheWholeRequest) {
       EXPECT_EQ(parts.size(), (expected.size() + max - 1) / max) << name << " max " << max;
       EXPECT_TRUE(flatten(parts) == expected) << name << " max " << max;
     }
+    // Growing parts: 1, 2, 4 ... up to the maximum.
+    std::vector<std::size_t> sizes;
+    std::vector<otlp::TracesRequest> parts;
+    auto e = otlp::decode_protobuf_parts(
+        body, 3,
+        [&](otlp::TracesRequest& part) {
+          sizes.push_back(part.span_count());
+          parts.push_back(std::move(part));
+        },
+        1);
+    ASSERT_FALSE(e) << name << ": " << e.message;
+    for (std::size_t i = 0; i + 1 < sizes.size(); ++i)
+      EXPECT_EQ(sizes[i], i == 0 ? 1u : i == 1 ? 2u : 3u);
+    EXPECT_TRUE(flatten(parts) == expected) << name;
   }
 }
 

@@ -21,8 +21,9 @@ namespace skein::collector {
 
 namespace {
 
-// Spans per part of a pipelined protobuf request (see Writer::Stream).
-constexpr std::size_t kPartSpans = 64;
+// Spans per part of a pipelined protobuf request (see Writer::Stream): a small first part, so
+// that the writer starts soon, then parts that double up to kPartSpans.
+constexpr std::size_t kFirstPartSpans = 16, kPartSpans = 64;
 
 enum class Encoding { protobuf, json, other };
 
@@ -205,7 +206,8 @@ void Server::Impl::ingest(const httplib::Request& req, httplib::Response& res,
     std::sort(span_ids.begin(), span_ids.end());
     auto stream = writer->open_stream(c, std::move(span_ids));
     err = otlp::decode_protobuf_parts(
-        body, kPartSpans, [&](otlp::TracesRequest& part) { stream.push(std::move(part)); });
+        body, kPartSpans, [&](otlp::TracesRequest& part) { stream.push(std::move(part)); },
+        kFirstPartSpans);
     if (err) {
       stream.abort();
     } else {

@@ -37,9 +37,12 @@ DecodeError decode_json(std::string_view body, TracesRequest& out);
 /// As decode_protobuf, in parts of at most `max_spans` spans, so that a receiver can store the
 /// first ones while it decodes the rest: `on_part` gets each part as soon as it is full (a request
 /// holding copies of its spans' resource and scope; it may move from it). The spans come in
-/// message order. On error the parts already delivered are the caller's to discard.
+/// message order. `first_spans` (when not 0) makes the first part smaller, so that its consumer
+/// starts sooner; each next part then holds twice as many spans, up to `max_spans`. On error
+/// the parts already delivered are the caller's to discard.
 DecodeError decode_protobuf_parts(std::string_view body, std::size_t max_spans,
-                                  const std::function<void(TracesRequest&)>& on_part);
+                                  const std::function<void(TracesRequest&)>& on_part,
+                                  std::size_t first_spans = 0);
 
 /// The span id of every span of a protobuf request, in message order (invalid ids as 0), from a
 /// quick pass that decodes nothing else; false when that pass finds the message malformed.

@@ -311,12 +311,14 @@ ResourceSpans resource_spans(pbf_reader r) {
   return rs;
 }
 
-// Decodes a request into parts of at most `max` spans, each with a copy of its spans' resource
-// and scope, handed to `sink` as soon as it is full.
+// Decodes a request into parts of at most `max` spans (the first `first`, each next twice the
+// last), each with a copy of its spans' resource and scope, handed to `sink` as soon as it is full.
 class PartDecoder {
  public:
-  PartDecoder(std::size_t max, const std::function<void(TracesRequest&)>& sink)
-      : max_(max == 0 ? 1 : max), sink_(sink) {}
+  PartDecoder(std::size_t first, std::size_t max, const std::function<void(TracesRequest&)>& sink)
+      : max_(std::max<std::size_t>(max, 1)),
+        size_(first == 0 ? max_ : std::min(first, max_)),
+        sink_(sink) {}
 
   void request(pbf_reader r) {
     while (r.next()) {
@@ -372,12 +374,12 @@ class PartDecoder {
         auto& scopes = part_.resource_spans.back().scope_spans;
         scopes.push_back(ScopeSpans{sc, {}, schema});
         ss = &scopes.back();
-        ss->spans.reserve(std::min(left, max_ - count_));
+        ss->spans.reserve(std::min(left, size_ - count_));
       }
       ss->spans.emplace_back();
       span(message(r, "ScopeSpans.spans"), ss->spans.back());
       --left;
-      if (++count_ == max_) {
+      if (++count_ == size_) {
         flush();
         ss = nullptr;
       }
@@ -389,9 +391,11 @@ class PartDecoder {
     sink_(part_);
     part_ = TracesRequest{};
     count_ = 0;
+    size_ = std::min(2 * size_, max_);
   }
 
   std::size_t max_;
+  std::size_t size_;  ///< of the part being decoded: doubles from the first one's up to max_
   const std::function<void(TracesRequest&)>& sink_;
   TracesRequest part_;
   std::size_t count_ = 0;
@@ -450,9 +454,10 @@ DecodeError decode_protobuf(std::string_view body, TracesRequest& out) {
 }
 
 DecodeError decode_protobuf_parts(std::string_view body, std::size_t max_spans,
-                                  const std::function<void(TracesRequest&)>& on_part) {
+                                  const std::function<void(TracesRequest&)>& on_part,
+                                  std::size_t first_spans) {
   return guarded([&] {
-    PartDecoder d(max_spans, on_part);
+    PartDecoder d(first_spans, max_spans, on_part);
     d.request(pbf_reader(body.data(), body.size()));
   });
 }
