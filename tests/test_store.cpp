@@ -290,29 +290,51 @@ TEST_F(StoreExporterTest, AttributesReadBackAsTheirJsonObject) {
   EXPECT_TRUE(st->list_traces(filter, &err).empty());
 }
 
-// A schema 2 file (attributes as JSON objects) opens and reads as it is.
+// A schema 2 file (spans in a rowid table with a unique index, attributes as JSON objects)
+// opens, reads as it is, and takes new spans.
 TEST_F(StoreExporterTest, SchemaTwoFilesStillOpen) {
-  std::string err;
-  {
-    auto st = skein::store::Store::open(db_, skein::store::Store::Mode::read_write, err);
-    ASSERT_TRUE(st) << err;
-  }
+  std::filesystem::create_directories(std::filesystem::path(db_).parent_path());
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "PRAGMA user_version=2;"
-                         "INSERT INTO spans(trace_id,span_id,name,kind,start_ns,end_ns,status,"
-                         "attributes,n_events,n_links) VALUES(x'00000000000000010000000000000002',"
-                         "x'0000000000000003','old',1,1,2,0,'{\"a\":\"b\"}',0,0);"
-                         "INSERT INTO traces(trace_id,start_ns,end_ns,span_count,error_count,"
-                         "root_rank,root_name) VALUES(x'00000000000000010000000000000002',1,2,1,"
-                         "0,0,'old');",
-                         nullptr, nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(
+                db,
+                "PRAGMA journal_mode=WAL; PRAGMA user_version=2;"
+                "CREATE TABLE spans(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL, span_id BLOB "
+                "NOT NULL, parent_span_id BLOB, name TEXT NOT NULL, kind INTEGER NOT NULL, "
+                "start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, status INTEGER NOT NULL, "
+                "status_message TEXT, service TEXT, session_id TEXT, user_id TEXT, event_type "
+                "TEXT, resource_id INTEGER, scope_name TEXT, scope_version TEXT, flags INTEGER, "
+                "trace_state TEXT, attributes TEXT NOT NULL, n_events INTEGER NOT NULL, n_links "
+                "INTEGER NOT NULL, dropped_attributes INTEGER, dropped_events INTEGER, "
+                "dropped_links INTEGER);"
+                "CREATE UNIQUE INDEX spans_by_trace ON spans(trace_id, span_id);"
+                "INSERT INTO spans(id,trace_id,span_id,name,kind,start_ns,end_ns,status,"
+                "attributes,n_events,n_links) VALUES(7,x'00000000000000010000000000000002',"
+                "x'0000000000000003','old',1,1,2,0,'{\"a\":\"b\"}',0,0);",
+                nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
+  std::string err;
   auto st = skein::store::Store::open(db_, skein::store::Store::Mode::read_write, err);
   ASSERT_TRUE(st) << err;
+  skein::otlp::TracesRequest req;
+  req.resource_spans.emplace_back();
+  req.resource_spans[0].scope_spans.emplace_back();
+  auto& spans = req.resource_spans[0].scope_spans[0].spans;
+  spans.emplace_back();
+  spans[0].trace_id = skein::TraceId{1, 2};
+  spans[0].span_id = skein::SpanId{4};
+  spans[0].parent_span_id = skein::SpanId{3};
+  spans[0].name = "new";
+  spans[0].start_time_unix_nano = 3;
+  spans[0].attributes.push_back({"c", text("d")});
+  spans.push_back(spans[0]);
+  spans[1].span_id = skein::SpanId{3};  // already stored: not stored twice
+  ASSERT_TRUE(st->write(req).ok);
   auto got = st->get_trace(skein::TraceId{1, 2}.to_hex(), &err);
-  ASSERT_EQ(got.size(), 1u) << err;
+  ASSERT_EQ(got.size(), 2u) << err;
+  EXPECT_EQ(got[0].name, "old");
   EXPECT_EQ(got[0].attributes_json, R"({"a":"b"})");
+  EXPECT_EQ(got[1].name, "new");
+  EXPECT_EQ(got[1].attributes_json, R"({"c":"d"})");
 }

@@ -48,15 +48,15 @@ constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS resources(
   id INTEGER PRIMARY KEY, attributes TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS spans(
-  id INTEGER PRIMARY KEY,
+  id INTEGER NOT NULL,
   trace_id BLOB NOT NULL, span_id BLOB NOT NULL, parent_span_id BLOB,
   name TEXT NOT NULL, kind INTEGER NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,
   status INTEGER NOT NULL, status_message TEXT,
   service TEXT, session_id TEXT, user_id TEXT, event_type TEXT,
   resource_id INTEGER, scope_name TEXT, scope_version TEXT, flags INTEGER, trace_state TEXT,
   attributes TEXT NOT NULL, n_events INTEGER NOT NULL, n_links INTEGER NOT NULL,
-  dropped_attributes INTEGER, dropped_events INTEGER, dropped_links INTEGER);
-CREATE UNIQUE INDEX IF NOT EXISTS spans_by_trace ON spans(trace_id, span_id);
+  dropped_attributes INTEGER, dropped_events INTEGER, dropped_links INTEGER,
+  PRIMARY KEY(trace_id, span_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS spans_by_session ON spans(session_id, start_ns)
   WHERE session_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS events(
@@ -300,6 +300,7 @@ constexpr std::size_t kIndexRowsPerInsert = 16;
 
 struct Store::Statements {
   Stmt insert_index[kIndexRowsPerInsert];  ///< [n-1]: n trace_attrs rows, made when first used
+  Stmt next_span_pk, set_next_span_pk;
   Stmt insert_span, insert_event, insert_link, insert_attr, upsert_trace, upsert_session,
       add_counter, resource_lookup, resource_insert, attr_lookup, attr_insert;
 };
@@ -388,8 +389,8 @@ bool Store::init_schema(std::string& error) {
            "INSERT INTO spans(trace_id,span_id,parent_span_id,name,kind,start_ns,end_ns,"
            "status,status_message,service,session_id,user_id,event_type,resource_id,"
            "scope_name,scope_version,flags,trace_state,attributes,n_events,n_links,"
-           "dropped_attributes,dropped_events,dropped_links) VALUES(?1,?2,?3,?4,?5,?6,"
-           "?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24) "
+           "dropped_attributes,dropped_events,dropped_links,id) VALUES(?1,?2,?3,?4,?5,?6,"
+           "?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25) "
            "ON CONFLICT(trace_id,span_id) DO NOTHING",
            error);
   t.insert_event = Stmt(db_,
@@ -440,6 +441,16 @@ bool Store::init_schema(std::string& error) {
                        "INSERT INTO counters(name,value) VALUES(?1,?2) ON CONFLICT(name) DO UPDATE "
                        "SET value=value+excluded.value",
                        error);
+  // The next span id: kept in `counters` (spans are keyed by their trace and span ids); a file
+  // made before schema 3 starts from its largest rowid.
+  t.next_span_pk = Stmt(db_,
+                        "SELECT coalesce((SELECT value FROM counters WHERE name='next_span_pk'),"
+                        "(SELECT max(id) FROM spans)+1,1)",
+                        error);
+  t.set_next_span_pk = Stmt(db_,
+                            "INSERT INTO counters(name,value) VALUES('next_span_pk',?1) ON "
+                            "CONFLICT(name) DO UPDATE SET value=excluded.value",
+                            error);
   t.resource_lookup = Stmt(db_, "SELECT id FROM resources WHERE attributes=?1", error);
   t.resource_insert = Stmt(db_, "INSERT INTO resources(attributes) VALUES(?1)", error);
   return error.empty();
@@ -705,6 +716,15 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
     return std::binary_search(request_span_ids->begin(), request_span_ids->end(), id);
   };
   const std::uint64_t accepted_before = res.accepted, rejected_before = res.rejected;
+  // Read at every write: another process may have added spans since the last one.
+  std::int64_t next_pk = 0;
+  {
+    auto& q = st_->next_span_pk;
+    if (q.step() == SQLITE_ROW) next_pk = sqlite3_column_int64(q.get(), 0);
+    q.reset();
+    if (next_pk <= 0) return fail("next span id");
+  }
+  const std::int64_t first_pk = next_pk;
   std::unordered_map<std::string, SessionAgg> sessions;
   std::string scratch;
   auto& t = *st_;
@@ -777,11 +797,12 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
             .bind(21, static_cast<std::int64_t>(sp.links.size()))
             .bind(22, sp.dropped_attributes_count)
             .bind(23, sp.dropped_events_count)
-            .bind(24, sp.dropped_links_count);
+            .bind(24, sp.dropped_links_count)
+            .bind(25, next_pk);
         if (!ins.run()) return fail("insert span");
         ++res.accepted;
         if (sqlite3_changes(db_) == 0) continue;  // already stored: a client's retry
-        const std::int64_t pk = sqlite3_last_insert_rowid(db_);
+        const std::int64_t pk = next_pk++;
 
         auto& tr = traces[sp.trace_id];
         if (tr.attr_ids.empty()) tr.attr_ids.reserve(4 * span_attr_ids_.size());
@@ -894,6 +915,8 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
              .run())
       return fail("update session");
   }
+  if (next_pk != first_pk && !t.set_next_span_pk.bind(1, next_pk).run())
+    return fail("update next span id");
   Counters c = extra;
   c.spans_accepted += res.accepted - accepted_before;
   c.spans_rejected += res.rejected - rejected_before;
