@@ -9,12 +9,13 @@
 // (synchronous=NORMAL in WAL mode survives the death of the process; only a power loss can undo
 // the last commits).
 //
-// Schema (version 3): `spans` (one row per span; ids as blobs; attributes in order, each a
-// reference to its `attr_values` row when indexed, else its JSON text: see store.cpp),
-// `events`, `links`, `resources` (deduplicated resource attributes), `traces` and `sessions`
-// (summaries kept up to date by every write, for the lists), `attr_values` (each distinct short
-// attribute key and value, once) and `span_attrs` (value id, span: for attribute search) and
-// `counters`.
+// Schema (version 3): `spans` (one row per span, keyed by trace id and span id, ids as blobs;
+// its attributes in order, each a reference to its `attr_values` row when indexed, else its JSON
+// text: see store.cpp), `events`, `links`, `resources` (deduplicated resource attributes),
+// `traces` and `sessions` (summaries kept up to date by every write, for the lists),
+// `attr_values` (each distinct short attribute key and value, once), `trace_attrs` (value id,
+// trace: for attribute search) and `counters`. Files of schema 2 (spans in a rowid table with a
+// unique index, attributes as JSON objects) are read and written as they are.
 #pragma once
 
 #include <atomic>
