@@ -307,6 +307,26 @@ TEST_F(Collector, RestartKeepsData) {
   EXPECT_NE(r.body.find(R"("spans_accepted":2)"), std::string::npos) << r.body;
 }
 
+// A protobuf request of `n` spans in trace 0123456789abcdef0123456789abcdef, span ids first+1 ..
+// first+n (as json_batch).
+std::string proto_spans(int first, int n) {
+  skein::Resource res;
+  res.attributes = {{"service.name", "kill-test"}};
+  std::vector<skein::SpanView> spans(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    auto& s = spans[static_cast<std::size_t>(i)];
+    s.trace_id = skein::TraceId{0x0123456789abcdefULL, 0x0123456789abcdefULL};
+    s.span_id = skein::SpanId{static_cast<std::uint64_t>(first + i + 1)};
+    s.name = "op";
+    s.start_unix_nano = 1700000000000000000ULL;
+    s.end_unix_nano = 1700000000001000000ULL;
+    s.resource = &res;
+  }
+  std::string out;
+  skein::encode_otlp_protobuf(spans, out);
+  return out;
+}
+
 TEST_F(Collector, KillDuringIngestLosesNoAcknowledgedSpan) {
   auto s = serve();
   const std::string trace_hex = "0123456789abcdef0123456789abcdef";
@@ -319,8 +339,11 @@ TEST_F(Collector, KillDuringIngestLosesNoAcknowledgedSpan) {
     clients.emplace_back([&, c] {
       for (int b = 0; !stop && b < 100000; ++b) {
         const int first = (c * 100000 + b) * 50;
-        auto r =
-            raw_http(port, otlp_post(json_batch(trace_hex, first, 50), "application/json"), 2000);
+        // One client sends JSON, the other protobuf (stored in parts: see Writer::Stream).
+        auto r = raw_http(port,
+                          c == 0 ? otlp_post(json_batch(trace_hex, first, 50), "application/json")
+                                 : otlp_post(proto_spans(first, 50), "application/x-protobuf"),
+                          2000);
         if (r.status == 200) {
           std::lock_guard lk(mu);
           acked.push_back(first);
