@@ -277,6 +277,17 @@ std::string_view SpanRecord::store_cut(std::string_view s) noexcept {
   return arena.copy(cut_utf8(s, max_value_length));
 }
 
+bool SpanRecord::grow(std::vector<Attribute>& vec) noexcept {
+  try {
+    vec.reserve(vec.size() * 2 + 8);
+    return true;
+  } catch (...) {
+    ++dropped_attrs;
+    rare = true;
+    return false;
+  }
+}
+
 void SpanRecord::push_slow(std::vector<Attribute>& vec, const Attribute& a) noexcept {
   try {
     vec.push_back(a);

@@ -138,18 +138,20 @@ struct alignas(64) SpanRecord {
                              const Value& value) noexcept {
     std::vector<Attribute>& vec = target_vector(target);
     if (vec.size() >= max_attrs && !make_room(target, stored_key)) return;
-    AttrValue out;
-    switch (value.kind()) {
-      case Value::Kind::boolean: out = AttrValue(value.as_bool()); break;
-      case Value::Kind::int64: out = AttrValue(value.as_int()); break;
-      case Value::Kind::float64: out = AttrValue(value.as_double()); break;
-      case Value::Kind::string: out = AttrValue(store_string(value.as_string())); break;
-      default: break;  // null: an empty value
+    // The attribute is written in place: building an AttrValue in a local and copying it made
+    // the copy's 16-byte load wait on two narrower stores (no store-to-load forwarding), ~10 ns
+    // per attribute.
+    if (vec.size() == vec.capacity()) [[unlikely]] {
+      if (!grow(vec)) return;
     }
-    if (vec.size() < vec.capacity()) {
-      vec.push_back(Attribute{stored_key, out});
-    } else {
-      push_slow(vec, Attribute{stored_key, out});
+    Attribute& a = vec.emplace_back();
+    a.key = stored_key;
+    switch (value.kind()) {
+      case Value::Kind::boolean: a.value = AttrValue(value.as_bool()); break;
+      case Value::Kind::int64: a.value = AttrValue(value.as_int()); break;
+      case Value::Kind::float64: a.value = AttrValue(value.as_double()); break;
+      case Value::Kind::string: a.value = AttrValue(store_string(value.as_string())); break;
+      default: break;  // null: an empty value
     }
   }
   /// Copies a string value into the arena, cut to the length limit (counted).
@@ -168,6 +170,8 @@ struct alignas(64) SpanRecord {
   bool make_room(AttrTarget target, std::string_view key) noexcept;
   std::string_view store_cut(std::string_view s) noexcept;
   void push_slow(std::vector<Attribute>& vec, const Attribute& a) noexcept;
+  /// Makes room for one more attribute (counted as dropped when memory runs out).
+  bool grow(std::vector<Attribute>& vec) noexcept;
   /// Removes earlier duplicates of a key, keeping the last value in the position of the last set.
   void dedupe_attributes() noexcept;
 };
