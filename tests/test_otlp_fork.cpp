@@ -166,11 +166,14 @@ constexpr bool kAddressSanitizer = false;
 TEST(OtlpFork, ChildThatExitsNormallyFlushesAtExit) {
   if (kThreadSanitizer)
     GTEST_SKIP() << "ThreadSanitizer does not support threads after a multi-threaded fork";
-  // KNOWN BUG (found by the last CI run, not yet diagnosed): under AddressSanitizer the forked
-  // child hangs in its exit-time flush about half the time (never seen in Release, 0 of 12 runs).
-  // Suspects: the exit flush in the child meeting state inherited from the parent (fork.cpp) or
-  // the buffer release at shutdown (release_after_stop). Skipped under ASan until fixed.
-  if (kAddressSanitizer) GTEST_SKIP() << "KNOWN BUG: child hangs at exit under ASan (intermittent)";
+  // Not under AddressSanitizer: GCC 12's ASan allocator does not take its locks around fork(),
+  // so a child forked while another thread of the parent (the receiver's HTTP threads, the
+  // exporter's sender) was inside malloc inherits a locked allocator region and deadlocks on its
+  // next allocation from that size class — seen in gdb as the child's threads and LeakSanitizer's
+  // exit check all waiting in SizeClassAllocator64 on the same mutex, held by no thread of the
+  // child. A sanitizer runtime limitation (newer LLVM runtimes lock the allocator at fork), not
+  // skein's: glibc's malloc, which the Release run uses, is fork-safe.
+  if (kAddressSanitizer) GTEST_SKIP() << "GCC 12 ASan allocator is not fork-safe (see comment)";
   OtlpReceiver rx;
   Tracer t = Tracer::init({.project = "fork-exit",
                            .exporter = ExporterKind::otlp,
