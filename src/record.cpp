@@ -238,9 +238,9 @@ void SpanRecord::add_scalar(AttrTarget target, std::string_view prefix, std::str
     }
     return;
   }
-  std::memcpy(p, prefix.data(), prefix.size());
+  copy_short(p, prefix.data(), prefix.size());
   p[prefix.size()] = '.';
-  if (!key.empty()) std::memcpy(p + prefix.size() + 1, key.data(), key.size());
+  copy_short(p + prefix.size() + 1, key.data(), key.size());
   add_scalar_stored_key(target, std::string_view(p, n), v);
 }
 
