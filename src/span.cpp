@@ -114,13 +114,12 @@ void record_output(Span& span, const Value& v) noexcept {
 
 // ---- Span -----------------------------------------------------------------------------------
 
-Span::Span(Span&& o) noexcept
-    : rec_(o.rec_),
-      saved_(o.saved_),
-      pushed_(o.pushed_),
-      own_flags_(o.own_flags_),
-      own_trace_(o.own_trace_),
-      own_span_(o.own_span_) {
+Span::Span(Span&& o) noexcept : rec_(o.rec_), pushed_(o.pushed_), own_span_(o.own_span_) {
+  if (pushed_) saved_ = o.saved_;
+  if (own_span_.valid()) {
+    own_flags_ = o.own_flags_;
+    own_trace_ = o.own_trace_;
+  }
   o.rec_ = nullptr;
   o.pushed_ = false;
 }
@@ -129,11 +128,13 @@ Span& Span::operator=(Span&& o) noexcept {
   if (this != &o) {
     end();
     rec_ = o.rec_;
-    saved_ = o.saved_;
     pushed_ = o.pushed_;
-    own_flags_ = o.own_flags_;
-    own_trace_ = o.own_trace_;
     own_span_ = o.own_span_;
+    if (pushed_) saved_ = o.saved_;
+    if (own_span_.valid()) {
+      own_flags_ = o.own_flags_;
+      own_trace_ = o.own_trace_;
+    }
     o.rec_ = nullptr;
     o.pushed_ = false;
   }

@@ -69,7 +69,7 @@ struct SpanRecordAccess {
 class [[nodiscard]] Span {
  public:
   /// A no-op span.
-  Span() noexcept = default;
+  Span() noexcept {}
   Span(Span&& other) noexcept;
   Span& operator=(Span&& other) noexcept;
   Span(const Span&) = delete;
@@ -128,11 +128,18 @@ class [[nodiscard]] Span {
   void finish() noexcept;
   void note_callback_failure() noexcept;
 
+  // A no-op span sets only rec_, pushed_ and own_span_: the other members are read only when
+  // pushed_ (saved_) or own_span_ is valid (own_trace_, own_flags_), so they are left
+  // uninitialized in unions (zeroing them cost the unsampled-span path ~2 ns).
   detail::SpanRecord* rec_ = nullptr;
-  detail::ContextState saved_{};
-  bool pushed_ = false;  // this span changed the current context and restores it at the end
-  std::uint8_t own_flags_ = 0;
-  TraceId own_trace_;  // ids of an unsampled span that started a trace (rec_ is null then)
+  union {
+    detail::ContextState saved_;  // valid when pushed_
+  };
+  bool pushed_ = false;     // this span changed the current context and restores it at the end
+  std::uint8_t own_flags_;  // valid when own_span_ is
+  union {
+    TraceId own_trace_;  // ids of an unsampled span that started a trace (rec_ is null then)
+  };
   SpanId own_span_;
 };
 
