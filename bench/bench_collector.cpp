@@ -5,7 +5,8 @@
 //   store_trace_list_ms           the first page (50) of the trace list filtered by service
 //   (median)
 //
-//     bench_collector [spans_in_store]     (default 1000000)
+//     bench_collector [spans_in_store]     (default 1000000; rounded up to whole traces of 10,
+//                                          at least 20)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -47,6 +48,11 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// The id of trace number `trace` (spans 10 * trace ... 10 * trace + 9 of make_batch).
+skein::TraceId trace_id_of(std::uint64_t trace) {
+  return skein::TraceId{0x5eed000000000000ULL | trace, trace * 0x9E3779B97F4A7C15ULL + 1};
+}
+
 // One protobuf ExportTraceServiceRequest of `n` spans (10 per trace), ids from `seq`.
 std::string make_batch(std::uint64_t& seq, int n, const skein::Resource& res) {
   static const std::string input(120, 'x');
@@ -56,8 +62,7 @@ std::string make_batch(std::uint64_t& seq, int n, const skein::Resource& res) {
   skein::SpanId parent{};
   for (int i = 0; i < n; ++i, ++seq) {
     auto& s = spans[static_cast<std::size_t>(i)];
-    const std::uint64_t trace = seq / 10;
-    s.trace_id = skein::TraceId{0x5eed000000000000ULL | trace, trace * 0x9E3779B97F4A7C15ULL + 1};
+    s.trace_id = trace_id_of(seq / 10);
     s.span_id = skein::SpanId{seq + 1};
     s.parent_span_id = seq % 10 == 0 ? skein::SpanId{} : parent;
     if (seq % 10 == 0) parent = s.span_id;
@@ -175,6 +180,12 @@ int main(int argc, char** argv) {
   }
 
   // 2 and 3. A store of `store_spans` spans, then lookups and lists.
+  // Whole traces of 10 spans, at least one per service; batches of whole traces (up to 4,090
+  // spans), the services taking turns by batch, so that each has half the traces even when the
+  // store holds only a few batches (with one batch of 4,096 spans, small stores had one service
+  // and no sampled trace: the list check failed and the lookups divided by zero).
+  const std::uint64_t stored_spans = std::max<std::uint64_t>(20, (store_spans + 9) / 10 * 10);
+  const std::uint64_t batch_spans = std::min<std::uint64_t>(4090, (stored_spans / 2 + 9) / 10 * 10);
   double lookup_ms = 0, list_ms = 0;
   {
     const std::string db = (dir / "lookup.db").string();
@@ -187,14 +198,13 @@ int main(int argc, char** argv) {
     // Two services so that the filter has something to skip.
     skein::Resource other = res;
     other.attributes = {{"service.name", "search"}};
-    std::uint64_t seq = 0;
-    std::vector<std::string> some_traces;
-    std::mt19937_64 rng(42);
+    std::uint64_t seq = 0, traces_of[2] = {0, 0};
     const auto fill0 = Clock::now();
     double write_cpu_s = 0;
-    while (seq < store_spans) {
-      const bool first_service = (seq / 4096) % 2 == 0;
-      std::string body = make_batch(seq, 4096, first_service ? res : other);
+    for (std::uint64_t batch = 0; seq < stored_spans; ++batch) {
+      const int n = static_cast<int>(std::min(batch_spans, stored_spans - seq));
+      traces_of[batch % 2] += static_cast<std::uint64_t>(n) / 10;
+      std::string body = make_batch(seq, n, batch % 2 == 0 ? res : other);
       skein::otlp::TracesRequest req;  // decoded as the collector does: the same rows
       if (auto e = skein::otlp::decode_protobuf(body, req)) {
         std::fprintf(stderr, "bench_collector: %s\n", e.message.c_str());
@@ -202,12 +212,13 @@ int main(int argc, char** argv) {
       }
       timespec c0, c1;
       clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
-      if (!st->write(req).ok) return 1;
+      if (!st->write(req).ok) {
+        std::fprintf(stderr, "bench_collector: store write failed\n");
+        return 1;
+      }
       clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
       write_cpu_s += static_cast<double>(c1.tv_sec - c0.tv_sec) +
                      static_cast<double>(c1.tv_nsec - c0.tv_nsec) / 1e9;
-      if (rng() % 8 == 0)
-        some_traces.push_back(req.resource_spans[0].scope_spans[0].spans[0].trace_id.to_hex());
     }
     std::fprintf(stderr,
                  "bench_collector: store filled with %llu spans in %.1f s (store writes: %.2f us "
@@ -216,9 +227,14 @@ int main(int argc, char** argv) {
                  write_cpu_s * 1e6 / static_cast<double>(seq));
     st.reset();
     auto reader = skein::store::Store::open(db, skein::store::Store::Mode::read_only, err);
+    if (!reader) {
+      std::fprintf(stderr, "bench_collector: %s\n", err.c_str());
+      return 1;
+    }
+    std::mt19937_64 rng(42);
     std::vector<double> lookups, lists;
     for (int i = 0; i < 200; ++i) {
-      const auto& id = some_traces[rng() % some_traces.size()];
+      const auto id = trace_id_of(rng() % (seq / 10)).to_hex();
       auto t0 = Clock::now();
       auto spans = reader->get_trace(id);
       lookups.push_back(ms_since(t0));
@@ -229,12 +245,17 @@ int main(int argc, char** argv) {
     }
     for (int i = 0; i < 50; ++i) {
       skein::store::TraceFilter f;
-      f.service = i % 2 ? "checkout" : "search";
+      f.service = i % 2 ? "search" : "checkout";
       f.limit = 50;
       auto t0 = Clock::now();
       auto page = reader->list_traces(f);
       lists.push_back(ms_since(t0));
-      if (page.size() != 50) return 1;
+      const std::uint64_t expected = std::min<std::uint64_t>(50, traces_of[i % 2]);
+      if (page.size() != expected) {
+        std::fprintf(stderr, "bench_collector: %zu traces of %s listed, not %llu\n", page.size(),
+                     f.service.c_str(), static_cast<unsigned long long>(expected));
+        return 1;
+      }
     }
     lookup_ms = median(lookups);
     list_ms = median(lists);
@@ -242,7 +263,7 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"collector_ingest_spans_per_s\":%.0f,\"store_trace_lookup_ms\":%.3f,"
       "\"store_trace_list_ms\":%.3f,\"store_spans\":%llu}\n",
-      spans_per_s, lookup_ms, list_ms, static_cast<unsigned long long>(store_spans));
+      spans_per_s, lookup_ms, list_ms, static_cast<unsigned long long>(stored_spans));
   std::filesystem::remove_all(dir);
   return 0;
 }
