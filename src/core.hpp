@@ -20,6 +20,8 @@
 
 namespace skein::detail {
 
+class ThreadCounters;
+
 /// A counter written by one thread (relaxed store, no read-modify-write) and read by any.
 struct OwnedCounter {
   std::atomic<std::uint64_t> v{0};
@@ -56,9 +58,11 @@ struct ThreadBuffer {
   // `discard`) and the pipeline sends them home. Bounded by the records that exist.
   std::vector<SpanRecord*> foreign_dropped;
 
-  // Counters written by the owner.
-  OwnedCounter started, sampled, sampled_roots, unsampled, ended, dropped_buffer_full,
-      dropped_queue_full, dropped_shutdown;
+  // Counters written by the owner. Every span started is exactly one of sampled, unsampled or
+  // dropped_buffer_full, so "started" is their sum rather than a counter of its own (one store
+  // less per span).
+  OwnedCounter sampled, sampled_roots, unsampled, ended, dropped_buffer_full, dropped_queue_full,
+      dropped_shutdown;
 
  private:
   SpanRecord* free_ = nullptr;
@@ -78,6 +82,12 @@ class TracerCore : public std::enable_shared_from_this<TracerCore> {
   Span start_span(std::string_view name, const SpanOptions& options) noexcept;
   /// A recording span ended on the calling thread.
   void submit(SpanRecord* r) noexcept;
+  /// The sampler never samples a root (always_off, probability(0)).
+  bool never_samples_roots() const noexcept { return never_counts_ != nullptr; }
+  /// start_span() for a root (no explicit parent, nothing current) when never_samples_roots().
+  Span start_never_root() noexcept;
+  static void push_lazy_root(Span& s, ContextState& cur, std::uint64_t nonce, std::uint8_t flags,
+                             const std::shared_ptr<const ContextExtras>* extras) noexcept;
 
   /// The calling thread's buffer for this core (created on first use). Null when it cannot be
   /// created.
@@ -118,6 +128,9 @@ class TracerCore : public std::enable_shared_from_this<TracerCore> {
 
   const FinalizedOptions options_;
   const Error status_;
+  // The sampler's counters when it never samples a root (always_off, probability(0)): such roots
+  // are decided inline (see never_sampler_counts).
+  ThreadCounters* const never_counts_;
   Resource resource_;
   std::vector<std::shared_ptr<Exporter>> exporters_;
   std::atomic<bool> enabled_{false};

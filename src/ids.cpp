@@ -59,7 +59,43 @@ void reseed_in_child() noexcept {
   tl_rng.seeded = false;
 }
 
+// Nonces are handed out to threads in blocks of this many.
+constexpr std::uint64_t kNonceBlock = 1u << 16;
+std::atomic<std::uint64_t> g_next_block{kNonceBlock};  // nonce 0 is never used
+
+void draw_keys() noexcept {
+  std::uint64_t k[3] = {};
+  if (getrandom(k, sizeof k, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof k)) {
+    Xoshiro x;  // seeded from the clock, the pid and an address when getrandom fails
+    x.seed();
+    for (auto& v : k) v = x.next();
+  }
+  g_id_keys = IdKeys{k[0], k[1], k[2]};
+}
+
+void rekey_in_child() noexcept {
+  draw_keys();
+}
+
+bool init_keys() noexcept {
+  draw_keys();
+  pthread_atfork(nullptr, nullptr, &rekey_in_child);
+  return true;
+}
+
 }  // namespace
+
+IdKeys g_id_keys;
+
+std::uint64_t refill_nonces() noexcept {
+  // The keys are drawn once, before the first nonce of the process is handed out; a thread that
+  // computes ids from a nonce it received from another thread sees them through that hand-off.
+  static const bool keyed = init_keys();
+  (void)keyed;
+  std::uint64_t first = g_next_block.fetch_add(kNonceBlock, std::memory_order_relaxed);
+  tl_nonce_end = first + kNonceBlock;
+  return first;
+}
 
 std::uint64_t random_u64() noexcept {
   if (__builtin_expect(!tl_rng.seeded, 0)) {

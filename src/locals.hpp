@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "ids.hpp"
 #include "skein/context.hpp"
 #include "skein/correlation.hpp"
 #include "skein/exporter.hpp"
@@ -87,7 +88,8 @@ struct ValueScopeAccess {
   /// The context a scope made current (invalid when the scope is not active).
   static Context context(const ValueScope& s) {
     if (!s.holder_) return {};
-    return Context(s.saved_.trace, s.saved_.span, s.saved_.flags, s.saved_.remote, *s.holder_);
+    return Context(trace_id_of(s.saved_), span_id_of(s.saved_), s.saved_.flags, s.saved_.remote,
+                   *s.holder_);
   }
 };
 

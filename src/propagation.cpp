@@ -10,6 +10,7 @@
 #include <cstring>
 #include <new>
 
+#include "ids.hpp"
 #include "propagation_internal.hpp"
 #include "record.hpp"
 
@@ -816,7 +817,8 @@ void prepare_outgoing(const Context& ctx, Outgoing& out) noexcept {
 
 void prepare_outgoing_current(Outgoing& out) noexcept {
   const ContextState& s = current_state();
-  fill(s.trace, s.span, s.flags, s.extras != nullptr ? s.extras->get() : nullptr, out);
+  fill(trace_id_of(s), span_id_of(s), s.flags, s.extras != nullptr ? s.extras->get() : nullptr,
+       out);
 }
 
 void copy_baggage_attributes(SpanRecord& r, const std::vector<std::string>& keys) noexcept {

@@ -142,6 +142,7 @@ struct detail::SamplerCounting {
     s.counts_->add2(kSeen, kSampled, d.sample);
     return d;
   }
+  static detail::ThreadCounters* counts(Sampler& s) noexcept { return s.counts_.get(); }
 };
 
 Sampler::Sampler() : counts_(std::make_unique<detail::ThreadCounters>(2)) {}
@@ -197,6 +198,7 @@ class Probability final : public Sampler {
     return buf;
   }
   double current_probability() const noexcept override { return actual_; }
+  bool never() const noexcept { return never_; }
 
  private:
   double requested_;
@@ -518,6 +520,13 @@ class Adaptive final : public Sampler {
 };
 
 }  // namespace
+
+detail::ThreadCounters* detail::never_sampler_counts(Sampler* s) noexcept {
+  if (s == nullptr) return nullptr;
+  bool never = dynamic_cast<AlwaysOff*>(s) != nullptr;
+  if (auto* p = dynamic_cast<Probability*>(s)) never = p->never();
+  return never ? SamplerCounting::counts(*s) : nullptr;
+}
 
 std::shared_ptr<Sampler> always_on() {
   return std::make_shared<AlwaysOn>();

@@ -15,6 +15,13 @@ class Sampler;
 
 namespace skein::detail {
 
+class ThreadCounters;
+
+/// When `s` never samples a root (always_off, probability(0)): its counters, where a decision
+/// counts one "seen" (counter 0) and nothing else. The tracer then decides such roots inline,
+/// without the call. Null for every other sampler.
+ThreadCounters* never_sampler_counts(Sampler* s) noexcept;
+
 inline constexpr std::uint64_t kMaxThreshold = 1ULL << 56;  // 2^56
 
 /// The rejection threshold of a probability: round((1 - p) * 2^56), 4 significant hex digits as

@@ -7,6 +7,7 @@
 
 #include "clock.hpp"
 #include "core.hpp"
+#include "ids.hpp"
 #include "record.hpp"
 #include "resources_internal.hpp"
 #include "skein/enrich.hpp"
@@ -16,10 +17,6 @@
 
 namespace skein {
 namespace detail {
-
-// The thread's current context; declared in skein/detail/context_state.hpp so that the inline
-// fast path of Tracer::span can read it.
-SKEIN_HOT_TLS ContextState tl_current;
 
 namespace {
 
@@ -33,7 +30,6 @@ struct EndedEarly {
   ContextState saved;
 };
 constexpr std::size_t kEndedEarly = 8;
-SKEIN_HOT_TLS std::size_t tl_ended_early_count = 0;
 SKEIN_HOT_TLS EndedEarly tl_ended_early[kEndedEarly];
 
 void remember_ended_early(SpanId span, const ContextState& saved) noexcept {
@@ -118,7 +114,8 @@ Span::Span(Span&& o) noexcept : rec_(o.rec_), pushed_(o.pushed_), own_span_(o.ow
   if (pushed_) saved_ = o.saved_;
   if (own_span_.valid()) {
     own_flags_ = o.own_flags_;
-    own_trace_ = o.own_trace_;
+    own_lazy_ = o.own_lazy_;
+    if (!own_lazy_) own_trace_ = o.own_trace_;
   }
   o.rec_ = nullptr;
   o.pushed_ = false;
@@ -133,7 +130,8 @@ Span& Span::operator=(Span&& o) noexcept {
     if (pushed_) saved_ = o.saved_;
     if (own_span_.valid()) {
       own_flags_ = o.own_flags_;
-      own_trace_ = o.own_trace_;
+      own_lazy_ = o.own_lazy_;
+      if (!own_lazy_) own_trace_ = o.own_trace_;
     }
     o.rec_ = nullptr;
     o.pushed_ = false;
@@ -292,7 +290,12 @@ Context Span::context() const noexcept {
   if (rec_ != nullptr) {
     return Context(rec_->trace, rec_->span, rec_->flags, false, rec_->extras);
   }
-  if (own_span_.valid()) return Context(own_trace_, own_span_, own_flags_, false);
+  if (own_span_.valid()) {
+    if (own_lazy_)
+      return Context(detail::trace_id_of(own_span_.value), detail::span_id_of(own_span_.value),
+                     own_flags_, false);
+    return Context(own_trace_, own_span_, own_flags_, false);
+  }
   return {};
 }
 
@@ -301,7 +304,7 @@ Context Span::context() const noexcept {
 Context Context::current() noexcept {
   const detail::ContextState& s = detail::tl_state();
   if (!s.trace.valid() && s.extras == nullptr) return {};
-  return Context(s.trace, s.span, s.flags, s.remote,
+  return Context(detail::trace_id_of(s), detail::span_id_of(s), s.flags, s.remote,
                  s.extras != nullptr ? *s.extras : std::shared_ptr<const ContextExtras>());
 }
 
@@ -311,12 +314,14 @@ Scope::Scope(const Context& ctx) noexcept : keep_(ctx.extras()) {
   saved_span_ = cur.span;
   saved_flags_ = cur.flags;
   saved_remote_ = cur.remote;
+  saved_lazy_ = cur.lazy;
   saved_extras_ = cur.extras;
   saved_record_ = cur.record;
   cur.trace = ctx.trace_id();
   cur.span = ctx.span_id();
   cur.flags = ctx.flags();
   cur.remote = ctx.remote();
+  cur.lazy = false;
   cur.extras = keep_ ? &keep_ : nullptr;
   cur.record = nullptr;
 }
@@ -327,6 +332,7 @@ Scope::~Scope() {
   cur.span = saved_span_;
   cur.flags = saved_flags_;
   cur.remote = saved_remote_;
+  cur.lazy = saved_lazy_;
   cur.extras = saved_extras_;
   cur.record = static_cast<detail::SpanRecord*>(saved_record_);
   if (detail::tl_ended_early_count != 0) detail::skip_ended_early(cur);

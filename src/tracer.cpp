@@ -14,6 +14,7 @@
 #include "resources_internal.hpp"
 #include "sampling.hpp"
 #include "skein/tracer.hpp"
+#include "thread_counters.hpp"
 #include "tls.hpp"
 
 namespace skein {
@@ -119,7 +120,7 @@ ThreadBuffer::~ThreadBuffer() {
 }
 
 void TracerCore::Totals::add(const ThreadBuffer& b) noexcept {
-  started += b.started.get();
+  started += b.sampled.get() + b.unsampled.get() + b.dropped_buffer_full.get();
   sampled += b.sampled.get();
   sampled_roots += b.sampled_roots.get();
   unsampled += b.unsampled.get();
@@ -205,6 +206,7 @@ TracerCore::TracerCore(FinalizedOptions options, Error status,
                        std::vector<std::shared_ptr<Exporter>> exporters)
     : options_(std::move(options)),
       status_(std::move(status)),
+      never_counts_(never_sampler_counts(options_.sampler.get())),
       exporters_(std::move(exporters)),
       id_(g_next_core_id.fetch_add(1)) {
   resource_.service_name = options_.service_name;
@@ -290,9 +292,37 @@ ThreadBuffer* TracerCore::register_thread() noexcept {
   }
 }
 
+// An unsampled root that keeps its nonce instead of its ids (ContextState::lazy).
+inline void TracerCore::push_lazy_root(
+    Span& s, ContextState& cur, std::uint64_t nonce, std::uint8_t flags,
+    const std::shared_ptr<const ContextExtras>* extras) noexcept {
+  s.saved_ = cur;
+  s.pushed_ = true;
+  s.own_span_ = SpanId{nonce};
+  s.own_flags_ = flags;
+  s.own_lazy_ = true;
+  cur = ContextState{TraceId{0, nonce}, SpanId{nonce}, flags, false, true, extras, nullptr};
+}
+
+// Inlined into Tracer::start: one call on this path instead of two.
+[[gnu::always_inline]] inline Span TracerCore::start_never_root() noexcept {
+  // A root under always_off / probability(0): counted (started, unsampled, the sampler's "seen"),
+  // and a lazy context pushed so that it still propagates (sampled flag 0): no sampler call, no
+  // ids unless someone reads them. One Span object on every path, so that it is built in place.
+  Span s;
+  if (!enabled()) return s;
+  ThreadBuffer* buf = tl_cache.core_id == id_ ? tl_cache.buffer : local_buffer();
+  if (buf == nullptr) return s;
+  buf->unsampled.inc();
+  never_counts_->add(0);
+  ContextState& cur = tl_current;
+  push_lazy_root(s, cur, next_nonce(), trace_flags::random, cur.extras);
+  return s;
+}
+
 Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcept {
   Span s;
-  ContextState& cur = tl_state();
+  ContextState& cur = tl_current;
   // The parent: explicit, none, or the current context.
   TraceId trace;
   SpanId parent;
@@ -323,17 +353,26 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
 
   // Enabled first: a disabled or no-op tracer must not make (and keep) a buffer per thread.
   if (!enabled()) return s;
-  ThreadBuffer* buf = local_buffer();
+  ThreadBuffer* buf = tl_cache.core_id == id_ ? tl_cache.buffer : local_buffer();
   if (buf == nullptr) return s;
-  buf->started.inc();
 
   double probability = -1;
   const std::shared_ptr<const ContextExtras>* decided_state = nullptr;
   std::shared_ptr<const ContextExtras> combined;
+  std::uint64_t root_nonce = 0;
   if (!trace.valid()) {
-    // A root: the one place a sampler decides for a trace started here.
-    trace = new_trace_id();
+    // A root: the one place a sampler decides for a trace started here. Its ids are those of a
+    // fresh nonce (src/ids.hpp), computed only when needed.
+    root_nonce = next_nonce();
     flags = trace_flags::random;
+    if (never_counts_ != nullptr) {
+      // always_off / probability(0) with an explicit (invalid) parent or new_root: as above.
+      never_counts_->add(0);
+      buf->unsampled.inc();
+      push_lazy_root(s, cur, root_nonce, flags, extras);
+      return s;
+    }
+    trace = trace_id_of(root_nonce);
     bool keep = true;
     if (Sampler* sampler = options_.sampler.get()) {
       SamplingParams p{trace,  trace.lo & (kMaxThreshold - 1), name, o.type, o.kind, o.attributes,
@@ -374,12 +413,17 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
   if ((flags & trace_flags::sampled) == 0) {
     // Not recorded; the context still propagates (sampled flag 0).
     buf->unsampled.inc();
+    if (root_nonce != 0) {
+      push_lazy_root(s, cur, root_nonce, flags, extras);
+      return s;
+    }
     s.saved_ = cur;
     s.pushed_ = true;
     s.own_trace_ = trace;
     s.own_span_ = new_span_id();
     s.own_flags_ = flags;
-    cur = ContextState{trace, s.own_span_, flags, false, extras, nullptr};
+    s.own_lazy_ = false;
+    cur = ContextState{trace, s.own_span_, flags, false, false, extras, nullptr};
     return s;
   }
 
@@ -392,7 +436,7 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
   buf->sampled.inc();
   if (!parent.valid()) buf->sampled_roots.inc();
   r->trace = trace;
-  r->span = new_span_id();
+  r->span = root_nonce != 0 ? span_id_of(root_nonce) : new_span_id();
   r->parent = parent;
   r->flags = flags;
   r->parent_remote = remote;
@@ -411,7 +455,7 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
   s.rec_ = r;
   s.saved_ = cur;
   s.pushed_ = true;
-  cur = ContextState{trace, r->span, flags, false, r->extras ? &r->extras : nullptr, r};
+  cur = ContextState{trace, r->span, flags, false, false, r->extras ? &r->extras : nullptr, r};
   if (o.resources) [[unlikely]]
     begin_resources(*r);  // resources.cpp
   r->start_ticks = now_ticks();
@@ -579,7 +623,11 @@ Tracer Tracer::init(const Options& options) noexcept {
 }
 
 Span Tracer::start(std::string_view name, const SpanOptions& options) noexcept {
-  return core_->start_span(name, options);
+  detail::TracerCore* c = core_.get();
+  if (c->never_samples_roots() && options.parent == nullptr && !options.new_root &&
+      !detail::tl_current.trace.valid())
+    return c->start_never_root();
+  return c->start_span(name, options);
 }
 
 bool Tracer::enabled() const noexcept {

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <latch>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -504,3 +506,106 @@ TEST(SamplerEnvironment, BadValuesAreAnInitErrorWithAClearMessage) {
 }
 
 }  // namespace
+
+namespace lazy_ids {
+
+std::string traceparent_now() {
+  std::map<std::string, std::string> headers;
+  skein::inject(headers);
+  return headers["traceparent"];
+}
+
+std::string hex_of(const skein::Context& c) {
+  char buf[56];
+  std::snprintf(buf, sizeof buf, "00-%016llx%016llx-%016llx-%02x",
+                static_cast<unsigned long long>(c.trace_id().hi),
+                static_cast<unsigned long long>(c.trace_id().lo),
+                static_cast<unsigned long long>(c.span_id().value), c.flags());
+  return buf;
+}
+
+// always_off / probability(0) roots keep a nonce instead of their ids until something reads them
+// (ContextState::lazy): every way of reading the context must name the same ids, every copy of
+// the context too (a wrapped task on another thread, a coroutine), and two roots never share ids.
+TEST(UnsampledRoot, IdsAreTheSameHoweverTheContextIsRead) {
+  for (auto sampler : {skein::always_off(), skein::probability(0.0), skein::probability(0.5)}) {
+    auto mem = std::make_shared<skein::InMemoryExporter>();
+    auto t = make(sampler, mem);
+    std::set<std::pair<std::uint64_t, std::uint64_t>> traces;
+    std::set<std::uint64_t> spans;
+    int unsampled = 0;
+    for (int i = 0; i < 200; ++i) {
+      auto root = t.span("root");
+      if (root.recording()) continue;
+      ++unsampled;
+      skein::Context cur = skein::Context::current();
+      ASSERT_TRUE(cur.valid());
+      EXPECT_FALSE(cur.sampled());
+      EXPECT_EQ(cur.flags(), skein::trace_flags::random);
+      EXPECT_EQ(root.context().trace_id(), cur.trace_id());
+      EXPECT_EQ(root.context().span_id(), cur.span_id());
+      EXPECT_EQ(skein::Context::current().span_id(), cur.span_id());  // read twice: same
+      EXPECT_EQ(traceparent_now(), hex_of(cur));
+      // A copy of the context taken to another thread.
+      std::string there;
+      std::thread([w = skein::wrap([&] { there = traceparent_now(); })]() mutable { w(); }).join();
+      EXPECT_EQ(there, hex_of(cur));
+      // A child is a no-op that leaves the context alone.
+      {
+        auto child = t.span("child");
+        EXPECT_FALSE(child.recording());
+        EXPECT_EQ(skein::Context::current().span_id(), cur.span_id());
+      }
+      // A moved span still names the same ids.
+      skein::Span moved = std::move(root);
+      EXPECT_EQ(moved.context().span_id(), cur.span_id());
+      EXPECT_TRUE(traces.insert({cur.trace_id().hi, cur.trace_id().lo}).second);
+      EXPECT_TRUE(spans.insert(cur.span_id().value).second);
+    }
+    EXPECT_GT(unsampled, 0);
+    EXPECT_FALSE(skein::Context::current().valid());  // every root restored the empty context
+    ASSERT_TRUE(t.force_flush());
+    skein::Stats st = t.stats();
+    EXPECT_EQ(st.spans_started, 200u);
+    EXPECT_EQ(st.root_decisions(), 200u);
+    EXPECT_EQ(st.spans_sampled + static_cast<std::uint64_t>(unsampled), 200u);
+    ASSERT_FALSE(st.samplers.empty());
+    EXPECT_EQ(st.samplers[0].seen, 200u);
+    EXPECT_EQ(st.samplers[0].sampled, st.spans_sampled_roots);
+  }
+}
+
+TEST(UnsampledRoot, KeepsTheBaggageAroundItAndRestoresIt) {
+  auto mem = std::make_shared<skein::InMemoryExporter>();
+  auto t = make(skein::always_off(), mem);
+  skein::Baggage b;
+  ASSERT_TRUE(b.set("tenant", "acme"));
+  skein::BaggageScope scope(b);
+  {
+    auto root = t.span("root");
+    EXPECT_TRUE(skein::Context::current().valid());
+    EXPECT_EQ(skein::Baggage::current().get("tenant"), std::optional<std::string>("acme"));
+    std::map<std::string, std::string> headers;
+    skein::inject(headers);
+    EXPECT_EQ(headers["baggage"], "tenant=acme");
+  }
+  EXPECT_FALSE(skein::Context::current().valid());
+  EXPECT_EQ(skein::Baggage::current().get("tenant"), std::optional<std::string>("acme"));
+}
+
+// Out of order: a root ended while another root started after it is still current.
+TEST(UnsampledRoot, EndedOutOfOrderRestoresWhatWasBefore) {
+  auto mem = std::make_shared<skein::InMemoryExporter>();
+  auto t = make(skein::always_off(), mem);
+  auto a = t.span("a");
+  skein::Context ca = skein::Context::current();
+  auto b = t.span("b", {.new_root = true});
+  skein::Context cb = skein::Context::current();
+  EXPECT_NE(ca.trace_id(), cb.trace_id());
+  a.end();  // not the current one: remembered
+  EXPECT_EQ(skein::Context::current().span_id(), cb.span_id());
+  b.end();  // restores what a saved (nothing), skipping a
+  EXPECT_FALSE(skein::Context::current().valid());
+}
+
+}  // namespace lazy_ids

@@ -116,6 +116,7 @@ class [[nodiscard]] Scope {
   SpanId saved_span_;
   std::uint8_t saved_flags_;
   bool saved_remote_;
+  bool saved_lazy_;
   const std::shared_ptr<const ContextExtras>* saved_extras_;
   void* saved_record_;
 };

@@ -74,9 +74,7 @@ class [[nodiscard]] Span {
   Span& operator=(Span&& other) noexcept;
   Span(const Span&) = delete;
   Span& operator=(const Span&) = delete;
-  ~Span() {
-    if (rec_ != nullptr || pushed_) finish();
-  }
+  ~Span() { end(); }
 
   /// True when this span records (sampled, tracer enabled, not yet ended).
   [[nodiscard]] bool recording() const noexcept { return rec_ != nullptr; }
@@ -118,7 +116,19 @@ class [[nodiscard]] Span {
   [[nodiscard]] Context context() const noexcept;
   /// Ends the span now; later calls do nothing.
   void end() noexcept {
-    if (rec_ != nullptr || pushed_) finish();
+    if (rec_ != nullptr) {
+      finish();
+    } else if (pushed_) {
+      // An unsampled span that started a trace: its context is restored inline when it is still
+      // the current one and no span ended out of order (the common case).
+      detail::ContextState& cur = detail::tl_current;
+      if (cur.span == own_span_ && detail::tl_ended_early_count == 0) {
+        pushed_ = false;
+        cur = saved_;
+      } else {
+        finish();
+      }
+    }
   }
 
  private:
@@ -129,16 +139,17 @@ class [[nodiscard]] Span {
   void note_callback_failure() noexcept;
 
   // A no-op span sets only rec_, pushed_ and own_span_: the other members are read only when
-  // pushed_ (saved_) or own_span_ is valid (own_trace_, own_flags_), so they are left
-  // uninitialized in unions (zeroing them cost the unsampled-span path ~2 ns).
+  // pushed_ (saved_) or own_span_ is valid (own_flags_, own_lazy_, own_trace_ unless lazy), so they
+  // are left uninitialized in unions (zeroing them cost the unsampled-span path ~2 ns).
   detail::SpanRecord* rec_ = nullptr;
   union {
     detail::ContextState saved_;  // valid when pushed_
   };
   bool pushed_ = false;     // this span changed the current context and restores it at the end
   std::uint8_t own_flags_;  // valid when own_span_ is
+  bool own_lazy_;           // valid when own_span_ is: own_span_ holds a nonce (src/ids.hpp)
   union {
-    TraceId own_trace_;  // ids of an unsampled span that started a trace (rec_ is null then)
+    TraceId own_trace_;  // trace of an unsampled span that started it (rec_ null), unless lazy
   };
   SpanId own_span_;
 };
