@@ -194,6 +194,21 @@ TEST_F(StoreExporterTest, AttributeSearchFindsTracesAcrossBatchesAndRetries) {
   EXPECT_EQ(ids("llm.model=mistral"), (std::vector<std::string>{t3}));
   EXPECT_EQ(st->get_trace(t3).size(), 2u);
   EXPECT_EQ(st->stats().counters.requests, 2u);
+  // Spans go several to an INSERT: a statement holding stored spans, a span twice and new ones
+  // stores each new span once and counts only those in their traces.
+  std::vector<skein::otlp::Span> mixed;
+  for (std::uint64_t id = 10; id < 50; ++id) mixed.push_back(span(4, id, 10, "gpt", 5));
+  mixed.push_back(span(4, 20, 10, "gpt", 5));
+  mixed.push_back(span(1, 1, 0, "gpt", 10));
+  ASSERT_TRUE(st->write(batch(mixed)).ok);
+  ASSERT_TRUE(st->write(batch(mixed)).ok);
+  const std::string t4 = skein::TraceId{7, 4}.to_hex();
+  EXPECT_EQ(st->get_trace(t4).size(), 40u);
+  EXPECT_EQ(st->get_trace(t1).size(), 2u);
+  auto t14 = st->list_traces({.search = "llm.tokens=5"});
+  ASSERT_EQ(t14.size(), 1u);
+  EXPECT_EQ(t14[0].span_count, 40u);
+  EXPECT_EQ(st->list_traces({.search = "llm.tokens=12"}).at(0).span_count, 2u);
 }
 
 }  // namespace

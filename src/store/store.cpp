@@ -138,6 +138,12 @@ class Stmt {
     sqlite3_clear_bindings(s_);
     return rc == SQLITE_DONE || rc == SQLITE_ROW;
   }
+  /// As run, for a statement whose parameters are all bound again before each run.
+  bool run_keeping_bindings() {
+    int rc = sqlite3_step(s_);
+    sqlite3_reset(s_);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW;
+  }
   void reset() {
     sqlite3_reset(s_);
     sqlite3_clear_bindings(s_);
@@ -297,12 +303,15 @@ struct IdHash {
 }  // namespace
 
 constexpr std::size_t kIndexRowsPerInsert = 16;
+constexpr std::size_t kSpansPerInsert = 16;
 
 struct Store::Statements {
   Stmt insert_index[kIndexRowsPerInsert];  ///< [n-1]: n trace_attrs rows, made when first used
   Stmt next_span_pk, set_next_span_pk;
-  Stmt insert_span, insert_event, insert_link, insert_attr, upsert_trace, upsert_session,
-      add_counter, resource_lookup, resource_insert, attr_lookup, attr_insert;
+  Stmt insert_spans[kSpansPerInsert];  ///< [n-1]: n spans, made when first used
+  Stmt span_pk, trace_pk, insert_trace;
+  Stmt insert_event, insert_link, insert_attr, upsert_trace, upsert_session, add_counter,
+      resource_lookup, resource_insert, attr_lookup, attr_insert;
 };
 
 std::unique_ptr<Store> Store::open(const std::string& path, Mode mode, std::string& error) {
@@ -384,15 +393,6 @@ bool Store::init_schema(std::string& error) {
 
   st_ = std::make_unique<Statements>();
   auto& t = *st_;
-  t.insert_span =
-      Stmt(db_,
-           "INSERT INTO spans(trace_id,span_id,parent_span_id,name,kind,start_ns,end_ns,"
-           "status,status_message,service,session_id,user_id,event_type,resource_id,"
-           "scope_name,scope_version,flags,trace_state,attributes,n_events,n_links,"
-           "dropped_attributes,dropped_events,dropped_links,id) VALUES(?1,?2,?3,?4,?5,?6,"
-           "?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25) "
-           "ON CONFLICT(trace_id,span_id) DO NOTHING",
-           error);
   t.insert_event = Stmt(db_,
                         "INSERT OR REPLACE INTO events(span_pk,seq,time_ns,name,attributes) "
                         "VALUES(?1,?2,?3,?4,?5)",
@@ -429,6 +429,12 @@ bool Store::init_schema(std::string& error) {
       "session_id=coalesce(session_id,excluded.session_id),"
       "user_id=coalesce(user_id,excluded.user_id) RETURNING pk",
       error);
+  t.trace_pk = Stmt(db_, "SELECT pk FROM traces WHERE trace_id=?1", error);
+  t.insert_trace = Stmt(db_,
+                        "INSERT INTO traces(trace_id,start_ns,end_ns,span_count,error_count,"
+                        "root_rank,root_span_id,root_name,service,session_id,user_id,"
+                        "root_parent_id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+                        error);
   t.upsert_session = Stmt(
       db_,
       "INSERT INTO sessions(session_id,start_ns,end_ns,span_count,error_count,service,user_id) "
@@ -451,6 +457,7 @@ bool Store::init_schema(std::string& error) {
                             "INSERT INTO counters(name,value) VALUES('next_span_pk',?1) ON "
                             "CONFLICT(name) DO UPDATE SET value=excluded.value",
                             error);
+  t.span_pk = Stmt(db_, "SELECT id FROM spans WHERE trace_id=?1 AND span_id=?2", error);
   t.resource_lookup = Stmt(db_, "SELECT id FROM resources WHERE attributes=?1", error);
   t.resource_insert = Stmt(db_, "INSERT INTO resources(attributes) VALUES(?1)", error);
   return error.empty();
@@ -471,6 +478,15 @@ std::int64_t Store::resource_id(std::string_view json) {
   if (resource_cache_.size() >= 64) resource_cache_.erase(resource_cache_.begin());
   resource_cache_.emplace_back(json, id);
   return id;
+}
+
+std::int64_t Store::stored_pk(const otlp::Span& sp) {
+  const auto tid = bytes_of(sp.trace_id), sid = bytes_of(sp.span_id);
+  auto& q = st_->span_pk;
+  q.bind_blob(1, tid.data(), 16).bind_blob(2, sid.data(), 8);
+  const std::int64_t pk = q.step() == SQLITE_ROW ? sqlite3_column_int64(q.get(), 0) : 0;
+  q.reset();
+  return pk;
 }
 
 std::int64_t Store::attr_id(std::string_view key_value, std::size_t hash) {
@@ -728,8 +744,152 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
   std::unordered_map<std::string, SessionAgg> sessions;
   std::string scratch;
   auto& t = *st_;
+  // A span just stored: its events and links, and its share of its trace and session.
+  auto add_stored = [&](const PendingSpan& p) -> bool {
+    const otlp::Span& sp = *p.span;
+    const std::int64_t pk = p.pk;
+    auto& tr = traces[sp.trace_id];
+    if (tr.attr_ids.empty()) tr.attr_ids.reserve(4 * (p.ids_end - p.ids_begin));
+    tr.attr_ids.insert(tr.attr_ids.end(), span_attr_ids_.begin() + p.ids_begin,
+                       span_attr_ids_.begin() + p.ids_end);
+    std::int64_t seq = 0;
+    for (const auto& ev : sp.events) {
+      scratch.clear();
+      json_attributes(scratch, ev.attributes);
+      if (!t.insert_event.bind(1, pk)
+               .bind(2, seq++)
+               .bind_u(3, ev.time_unix_nano)
+               .bind_text(4, ev.name)
+               .bind_text(5, scratch)
+               .run())
+        return fail("insert event");
+    }
+    seq = 0;
+    for (const auto& ln : sp.links) {
+      scratch.clear();
+      json_attributes(scratch, ln.attributes);
+      const auto ltid = bytes_of(ln.trace_id), lsid = bytes_of(ln.span_id);
+      if (!t.insert_link.bind(1, pk)
+               .bind(2, seq++)
+               .bind_blob(3, ltid.data(), 16)
+               .bind_blob(4, lsid.data(), 8)
+               .bind_text_or_null(5, ln.trace_state)
+               .bind(6, ln.flags)
+               .bind_text(7, scratch)
+               .run())
+        return fail("insert link");
+    }
+    const std::uint64_t start = p.start, end = p.end;
+    const bool root = !sp.parent_span_id.valid();
+    tr.start = std::min(tr.start, start);
+    tr.end = std::max(tr.end, end);
+    ++tr.count;
+    if (sp.status.code == 2) ++tr.errors;
+    // Root candidates: a span without parent, then one whose parent is not in this batch,
+    // then the rest; earliest first.
+    const std::int64_t cls = root ? 0 : in_request(sp.parent_span_id.value) ? 2 : 1;
+    const std::int64_t rank = (cls << 60) + static_cast<std::int64_t>(start >> 3);
+    if (rank < tr.root_rank) {
+      tr.root_rank = rank;
+      tr.root_span = sp.span_id;
+      tr.root_parent = sp.parent_span_id;
+      tr.root_name = sp.name;
+      tr.service = p.service;
+    }
+    if (tr.session.empty()) tr.session = p.session;
+    if (tr.user.empty()) tr.user = p.user;
+    if (!p.session.empty()) {
+      auto& se = sessions[std::string(p.session)];
+      se.start = std::min(se.start, start);
+      se.end = std::max(se.end, end);
+      ++se.count;
+      if (sp.status.code == 2) ++se.errors;
+      if (se.service.empty()) se.service = p.service;
+      if (se.user.empty()) se.user = p.user;
+    }
+    return true;
+  };
   std::size_t span_index = res.accepted + res.rejected;  // in the request, across parts
   std::size_t resource_ordinal = 0, span_ordinal = 0;    // in this part, as in `prep`
+
+  // Spans go kSpansPerInsert to a statement (the statement's own cost was as large as a row's),
+  // then each stored one is added to its trace and session and gets its events and links.
+  pending_.clear();
+  attrs_column_.clear();
+  span_attr_ids_.clear();
+  auto flush = [&]() -> bool {
+    if (pending_.empty()) return true;
+    const std::size_t n = pending_.size();
+    Stmt& ins = t.insert_spans[n - 1];
+    if (!ins) {
+      // INSERT OR IGNORE: a span already stored (a client's retry) is skipped, as with ON
+      // CONFLICT DO NOTHING, and no constraint can abort the statement halfway (so that SQLite
+      // needs no statement journal for it).
+      std::string sql =
+          "INSERT OR IGNORE INTO spans(trace_id,span_id,parent_span_id,name,kind,start_ns,end_ns,"
+          "status,status_message,service,session_id,user_id,event_type,resource_id,"
+          "scope_name,scope_version,flags,trace_state,attributes,n_events,n_links,"
+          "dropped_attributes,dropped_events,dropped_links,id) VALUES";
+      for (std::size_t k = 0; k < n; ++k)
+        sql += k ? ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                 : "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+      std::string err;
+      ins = Stmt(db_, sql.c_str(), err);
+      if (!ins) return fail("insert span");
+    }
+    for (std::size_t k = 0; k < n; ++k) {
+      const PendingSpan& p = pending_[k];
+      const otlp::Span& sp = *p.span;
+      const int b = static_cast<int>(k * 25);
+      const auto tid = bytes_of(sp.trace_id), sid = bytes_of(sp.span_id);
+      // Blobs are copied (TRANSIENT): the ids are on this stack frame.
+      sqlite3_bind_blob(ins.get(), b + 1, tid.data(), 16, SQLITE_TRANSIENT);
+      sqlite3_bind_blob(ins.get(), b + 2, sid.data(), 8, SQLITE_TRANSIENT);
+      if (sp.parent_span_id.valid()) {
+        const auto pid = bytes_of(sp.parent_span_id);
+        sqlite3_bind_blob(ins.get(), b + 3, pid.data(), 8, SQLITE_TRANSIENT);
+      } else {
+        ins.bind_null(b + 3);
+      }
+      ins.bind_text(b + 4, sp.name)
+          .bind(b + 5, sp.kind)
+          .bind_u(b + 6, p.start)
+          .bind_u(b + 7, p.end)
+          .bind(b + 8, sp.status.code)
+          .bind_text_or_null(b + 9, sp.status.message)
+          .bind_text_or_null(b + 10, p.service)
+          .bind_text_or_null(b + 11, p.session)
+          .bind_text_or_null(b + 12, p.user)
+          .bind_text_or_null(b + 13, p.event_type)
+          .bind(b + 14, p.resource)
+          .bind_text_or_null(b + 15, p.scope->scope.name)
+          .bind_text_or_null(b + 16, p.scope->scope.version)
+          .bind(b + 17, sp.flags)
+          .bind_text_or_null(b + 18, sp.trace_state)
+          .bind_text(
+              b + 19,
+              std::string_view(attrs_column_).substr(p.attrs_begin, p.attrs_end - p.attrs_begin))
+          .bind(b + 20, static_cast<std::int64_t>(sp.events.size()))
+          .bind(b + 21, static_cast<std::int64_t>(sp.links.size()))
+          .bind(b + 22, sp.dropped_attributes_count)
+          .bind(b + 23, sp.dropped_events_count)
+          .bind(b + 24, sp.dropped_links_count)
+          .bind(b + 25, p.pk);
+    }
+    if (!ins.run_keeping_bindings()) return fail("insert span");
+    // Every parameter is bound again before the next run; the statement keeps its bindings
+    // (clearing 25 * n of them costs more than it saves).
+    const bool all_new = static_cast<std::size_t>(sqlite3_changes(db_)) == n;
+    for (const PendingSpan& p : pending_) {
+      // Not all stored: a row holding this span's number is the one just stored.
+      if (!all_new && stored_pk(*p.span) != p.pk) continue;
+      if (!add_stored(p)) return false;
+    }
+    pending_.clear();
+    attrs_column_.clear();
+    span_attr_ids_.clear();
+    return true;
+  };
 
   for (const auto& rs : batch.resource_spans) {
     const auto& pr = prep.resources[resource_ordinal++];
@@ -745,11 +905,21 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
                                  "\"): trace_id and span_id must be non-zero";
           continue;
         }
-        const std::string_view session = prep.view(ps.session), user = prep.view(ps.user),
-                               event_type = prep.view(ps.event_type);
+        PendingSpan p;
+        p.span = &sp;
+        p.scope = &ss;
+        p.service = service;
+        p.session = prep.view(ps.session);
+        p.user = prep.view(ps.user);
+        p.event_type = prep.view(ps.event_type);
+        p.resource = rid;
+        p.start = sp.start_time_unix_nano;
+        p.end = std::max(sp.end_time_unix_nano, p.start);
+        // A number for each span sent; a span found already stored leaves its number unused.
+        p.pk = next_pk++;
         // The attributes column: indexed values by reference (their id), the others as JSON.
-        attrs_column_.clear();
-        span_attr_ids_.clear();
+        p.attrs_begin = attrs_column_.size();
+        p.ids_begin = span_attr_ids_.size();
         for (std::size_t i = ps.pieces_begin; i < ps.pieces_end; ++i) {
           const auto& piece = prep.pieces[i];
           if (piece.type == 0) {
@@ -765,124 +935,48 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
           attrs_column_ += piece.type;
           json_int(attrs_column_, aid);
         }
-        const bool root = !sp.parent_span_id.valid();
-        const std::uint64_t start = sp.start_time_unix_nano;
-        const std::uint64_t end = std::max(sp.end_time_unix_nano, start);
-        const auto tid = bytes_of(sp.trace_id), sid = bytes_of(sp.span_id),
-                   pid = bytes_of(sp.parent_span_id);
-
-        auto& ins = t.insert_span;
-        ins.bind_blob(1, tid.data(), 16).bind_blob(2, sid.data(), 8);
-        if (root)
-          ins.bind_null(3);
-        else
-          ins.bind_blob(3, pid.data(), 8);
-        ins.bind_text(4, sp.name)
-            .bind(5, sp.kind)
-            .bind_u(6, start)
-            .bind_u(7, end)
-            .bind(8, sp.status.code)
-            .bind_text_or_null(9, sp.status.message)
-            .bind_text_or_null(10, service)
-            .bind_text_or_null(11, session)
-            .bind_text_or_null(12, user)
-            .bind_text_or_null(13, event_type)
-            .bind(14, rid)
-            .bind_text_or_null(15, ss.scope.name)
-            .bind_text_or_null(16, ss.scope.version)
-            .bind(17, sp.flags)
-            .bind_text_or_null(18, sp.trace_state)
-            .bind_text(19, attrs_column_)
-            .bind(20, static_cast<std::int64_t>(sp.events.size()))
-            .bind(21, static_cast<std::int64_t>(sp.links.size()))
-            .bind(22, sp.dropped_attributes_count)
-            .bind(23, sp.dropped_events_count)
-            .bind(24, sp.dropped_links_count)
-            .bind(25, next_pk);
-        if (!ins.run()) return fail("insert span");
+        p.attrs_end = attrs_column_.size();
+        p.ids_end = span_attr_ids_.size();
         ++res.accepted;
-        if (sqlite3_changes(db_) == 0) continue;  // already stored: a client's retry
-        const std::int64_t pk = next_pk++;
-
-        auto& tr = traces[sp.trace_id];
-        if (tr.attr_ids.empty()) tr.attr_ids.reserve(4 * span_attr_ids_.size());
-        tr.attr_ids.insert(tr.attr_ids.end(), span_attr_ids_.begin(), span_attr_ids_.end());
-        std::int64_t seq = 0;
-        for (const auto& ev : sp.events) {
-          scratch.clear();
-          json_attributes(scratch, ev.attributes);
-          if (!t.insert_event.bind(1, pk)
-                   .bind(2, seq++)
-                   .bind_u(3, ev.time_unix_nano)
-                   .bind_text(4, ev.name)
-                   .bind_text(5, scratch)
-                   .run())
-            return fail("insert event");
-        }
-        seq = 0;
-        for (const auto& ln : sp.links) {
-          scratch.clear();
-          json_attributes(scratch, ln.attributes);
-          const auto ltid = bytes_of(ln.trace_id), lsid = bytes_of(ln.span_id);
-          if (!t.insert_link.bind(1, pk)
-                   .bind(2, seq++)
-                   .bind_blob(3, ltid.data(), 16)
-                   .bind_blob(4, lsid.data(), 8)
-                   .bind_text_or_null(5, ln.trace_state)
-                   .bind(6, ln.flags)
-                   .bind_text(7, scratch)
-                   .run())
-            return fail("insert link");
-        }
-
-        tr.start = std::min(tr.start, start);
-        tr.end = std::max(tr.end, end);
-        ++tr.count;
-        if (sp.status.code == 2) ++tr.errors;
-        // Root candidates: a span without parent, then one whose parent is not in this batch,
-        // then the rest; earliest first.
-        const std::int64_t cls = root ? 0 : in_request(sp.parent_span_id.value) ? 2 : 1;
-        const std::int64_t rank = (cls << 60) + static_cast<std::int64_t>(start >> 3);
-        if (rank < tr.root_rank) {
-          tr.root_rank = rank;
-          tr.root_span = sp.span_id;
-          tr.root_parent = sp.parent_span_id;
-          tr.root_name = sp.name;
-          tr.service = service;
-        }
-        if (tr.session.empty()) tr.session = session;
-        if (tr.user.empty()) tr.user = user;
-        if (!session.empty()) {
-          auto& se = sessions[std::string(session)];
-          se.start = std::min(se.start, start);
-          se.end = std::max(se.end, end);
-          ++se.count;
-          if (sp.status.code == 2) ++se.errors;
-          if (se.service.empty()) se.service = service;
-          if (se.user.empty()) se.user = user;
-        }
+        pending_.push_back(p);
+        if (pending_.size() == kSpansPerInsert && !flush()) return false;
       }
     }
   }
+  if (!flush()) return false;
 
   for (auto& [id, tr] : traces) {
     const auto tid = bytes_of(id), rid = bytes_of(tr.root_span), ppid = bytes_of(tr.root_parent);
-    t.upsert_trace.bind_blob(1, tid.data(), 16)
-        .bind_u(2, tr.start)
-        .bind_u(3, tr.end)
-        .bind_u(4, tr.count)
-        .bind_u(5, tr.errors)
-        .bind(6, tr.root_rank)
-        .bind_blob(7, rid.data(), 8)
-        .bind_text(8, tr.root_name)
-        .bind_text_or_null(9, tr.service)
-        .bind_text_or_null(10, tr.session)
-        .bind_text_or_null(11, tr.user)
-        .bind_blob(12, ppid.data(), 8);
-    const bool upserted = t.upsert_trace.step() == SQLITE_ROW;
-    const std::int64_t trace_pk = upserted ? sqlite3_column_int64(t.upsert_trace.get(), 0) : 0;
-    t.upsert_trace.reset();
-    if (!upserted) return fail("update trace");
+    auto bind_trace = [&](Stmt& q) {
+      q.bind_blob(1, tid.data(), 16)
+          .bind_u(2, tr.start)
+          .bind_u(3, tr.end)
+          .bind_u(4, tr.count)
+          .bind_u(5, tr.errors)
+          .bind(6, tr.root_rank)
+          .bind_blob(7, rid.data(), 8)
+          .bind_text(8, tr.root_name)
+          .bind_text_or_null(9, tr.service)
+          .bind_text_or_null(10, tr.session)
+          .bind_text_or_null(11, tr.user)
+          .bind_blob(12, ppid.data(), 8);
+    };
+    // A new trace (the common case) is a plain INSERT: the upsert's RETURNING and statement
+    // journal cost more than looking the trace up first.
+    std::int64_t trace_pk = 0;
+    t.trace_pk.bind_blob(1, tid.data(), 16);
+    if (t.trace_pk.step() == SQLITE_ROW) trace_pk = sqlite3_column_int64(t.trace_pk.get(), 0);
+    t.trace_pk.reset();
+    Stmt& write_trace = trace_pk == 0 ? t.insert_trace : t.upsert_trace;
+    bind_trace(write_trace);
+    if (trace_pk == 0) {
+      if (!write_trace.run_keeping_bindings()) return fail("insert trace");
+      trace_pk = sqlite3_last_insert_rowid(db_);
+    } else {
+      const bool upserted = write_trace.step() == SQLITE_ROW;
+      write_trace.reset();
+      if (!upserted) return fail("update trace");
+    }
     // The attribute index: one row per trace and value, inserted in order.
     std::sort(tr.attr_ids.begin(), tr.attr_ids.end());
     tr.attr_ids.erase(std::unique(tr.attr_ids.begin(), tr.attr_ids.end()), tr.attr_ids.end());

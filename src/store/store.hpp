@@ -217,6 +217,8 @@ class Store {
                   const PreparedBatch* prepared = nullptr);
   bool init_schema(std::string& error);
   std::int64_t resource_id(std::string_view json);
+  /// The number (`id`) of the stored span with this span's trace and span ids; 0 when none.
+  std::int64_t stored_pk(const otlp::Span& sp);
   /// The id of an indexed "key\0value" (hash: std::hash of it) in `attr_values`, added when new;
   /// 0 on error.
   std::int64_t attr_id(std::string_view key_value, std::size_t hash);
@@ -255,9 +257,20 @@ class Store {
   std::unordered_map<std::string, std::int64_t, AttrHash, AttrEq>
       attr_cache_;          ///< "key\0value" -> attr_values.id
   PreparedBatch prepared_;  ///< scratch: the batch being written, when not prepared by the caller
-  std::vector<std::uint64_t> span_ids_;  ///< scratch: a batch's sorted span ids
-  std::string attrs_column_;             ///< scratch: a span's `attributes` column
-  std::vector<std::int64_t> span_attr_ids_;
+  std::vector<std::uint64_t> span_ids_;      ///< scratch: a batch's sorted span ids
+  std::string attrs_column_;                 ///< scratch: the pending spans' `attributes` columns
+  std::vector<std::int64_t> span_attr_ids_;  ///< scratch: the pending spans' indexed values
+  /// A span waiting for its INSERT (several go in one statement); views into the batch and
+  /// its PreparedBatch, ranges into attrs_column_ and span_attr_ids_.
+  struct PendingSpan {
+    const otlp::Span* span = nullptr;
+    const otlp::ScopeSpans* scope = nullptr;
+    std::string_view service, session, user, event_type;
+    std::int64_t resource = 0, pk = 0;
+    std::uint64_t start = 0, end = 0;
+    std::size_t attrs_begin = 0, attrs_end = 0, ids_begin = 0, ids_end = 0;
+  };
+  std::vector<PendingSpan> pending_;
   sqlite3_stmt* attr_by_id_ = nullptr;  ///< reading: key and value of an `attr_values` id
   std::unordered_map<std::int64_t, std::pair<std::string, std::string>> attr_text_;
   std::atomic<int> wal_frames_{0};
