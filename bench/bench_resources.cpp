@@ -40,6 +40,17 @@ void BM_SpanWithResources(benchmark::State& state) {
 }
 BENCHMARK(BM_SpanWithResources);
 
+// The same without RSS (ResourceUsage::without_rss()): wall and CPU time and page faults only.
+void BM_SpanWithResourcesNoRss(benchmark::State& state) {
+  auto t = make_tracer();
+  for (auto _ : state) {
+    auto s = t.span("handle", {.resources = skein::ResourceUsage::without_rss()});
+    s.set("http.status", 200);
+  }
+  finish(state, t);
+}
+BENCHMARK(BM_SpanWithResourcesNoRss);
+
 void BM_SpanWithoutResources(benchmark::State& state) {
   auto t = make_tracer();
   for (auto _ : state) {

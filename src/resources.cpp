@@ -19,6 +19,7 @@ namespace detail {
 struct ResourceStart {
   ResourceReading at;
   pthread_t thread;
+  bool rss;
 };
 
 namespace {
@@ -74,17 +75,17 @@ double ms(std::uint64_t us) noexcept {
 
 }  // namespace
 
-void begin_resources(SpanRecord& r) noexcept {
+void begin_resources(SpanRecord& r, bool rss) noexcept {
   void* p = r.arena.alloc(sizeof(ResourceStart), alignof(ResourceStart));
   if (p == nullptr) return;
-  auto* s = ::new (p) ResourceStart{read_resources(), pthread_self()};
+  auto* s = ::new (p) ResourceStart{read_resources(rss), pthread_self(), rss};
   r.resources = s;
 }
 
 void finish_resources(SpanRecord& r) noexcept {
   const ResourceStart& s = *r.resources;
   r.resources = nullptr;
-  ResourceReading now = read_resources();
+  ResourceReading now = read_resources(s.rss);
   auto add = [&r](std::string_view key, const Value& v) {
     r.add_scalar_stored_key(AttrTarget::span, key, v);
   };
@@ -110,7 +111,7 @@ void finish_resources(SpanRecord& r) noexcept {
 
 }  // namespace detail
 
-ResourceReading read_resources() noexcept {
+ResourceReading read_resources(bool rss) noexcept {
   ResourceReading out;
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -123,7 +124,7 @@ ResourceReading read_resources() noexcept {
     out.minor_faults = static_cast<std::uint64_t>(ru.ru_minflt);
     out.major_faults = static_cast<std::uint64_t>(ru.ru_majflt);
   }
-  out.rss_bytes = detail::rss_bytes();
+  if (rss) out.rss_bytes = detail::rss_bytes();
   return out;
 }
 

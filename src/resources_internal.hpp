@@ -5,8 +5,8 @@ namespace skein::detail {
 
 struct SpanRecord;
 
-/// Span start: takes the readings into the record's arena (`r.resources`).
-void begin_resources(SpanRecord& r) noexcept;
+/// Span start: takes the readings (RSS too when `rss`) into the record's arena (`r.resources`).
+void begin_resources(SpanRecord& r, bool rss) noexcept;
 /// Span end (on the thread that ends it): the deltas as `resources.*` attributes; clears
 /// `r.resources`.
 void finish_resources(SpanRecord& r) noexcept;

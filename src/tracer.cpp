@@ -244,6 +244,9 @@ TracerCore::~TracerCore() {
 
 void TracerCore::start() {
   if (status_.code != ErrorCode::none) return;
+  // The clock's first calibration (a 2 ms measurement, once per process) happens here, in
+  // Tracer::init, rather than inside the application's first span.
+  (void)ticks_are_tsc();
   enabled_.store(true);
   register_core(shared_from_this());
   std::shared_ptr<TracerCore> self = shared_from_this();
@@ -457,7 +460,7 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
   s.pushed_ = true;
   cur = ContextState{trace, r->span, flags, false, false, r->extras ? &r->extras : nullptr, r};
   if (o.resources) [[unlikely]]
-    begin_resources(*r);  // resources.cpp
+    begin_resources(*r, o.resources.rss);  // resources.cpp
   r->start_ticks = now_ticks();
   return s;
 }

@@ -90,6 +90,36 @@ TEST(Resources, TracedCallablesCanAsk) {
   EXPECT_TRUE(s.int_attribute("resources.rss_after_bytes").has_value());
 }
 
+TEST(Resources, WithoutRssMeasuresTimeCpuAndFaultsButNotRss) {
+  Collecting c;
+  constexpr std::size_t kBytes = 8u << 20;
+  std::unique_ptr<char[]> block;
+  {
+    auto span = c.tracer.span("no_rss", {.resources = skein::ResourceUsage::without_rss()});
+    block.reset(new char[kBytes]);
+    std::memset(block.get(), 1, kBytes);
+  }
+  auto s = c.only();
+  EXPECT_TRUE(s.double_attribute("resources.wall_ms").has_value());
+  EXPECT_TRUE(s.double_attribute("resources.cpu_ms").has_value());
+  EXPECT_GE(s.int_attribute("resources.page_faults_minor").value_or(0), 1000);
+  for (const auto& [k, v] : s.attributes) EXPECT_NE(k.rfind("resources.rss", 0), 0u) << k;
+  EXPECT_EQ(skein::read_resources(false).rss_bytes, 0u);
+  EXPECT_GT(skein::read_resources(true).rss_bytes, 0u);
+  // The option converts from bool as before, and from the named choice.
+  constexpr skein::ResourceUsage all = true, none = false,
+                                 no_rss = skein::ResourceUsage::without_rss();
+  static_assert(all.on && all.rss && !none.on && no_rss.on && !no_rss.rss);
+  auto traced = skein::traced(c.tracer, "traced_no_rss", [] { return 1; },
+                              {.resources = skein::ResourceUsage::without_rss()});
+  EXPECT_EQ(traced(), 1);
+  auto all_spans = c.spans();
+  const auto& t = skein::fakes::by_name(all_spans, "traced_no_rss");
+  EXPECT_TRUE(t.double_attribute("resources.cpu_ms").has_value());
+  EXPECT_FALSE(t.int_attribute("resources.rss_after_bytes").has_value());
+  EXPECT_GT(block[kBytes - 1], 0);
+}
+
 TEST(Resources, ManySpansOnManyThreads) {
   Collecting c({.thread_buffer_spans = 4096});
   std::vector<std::thread> threads;

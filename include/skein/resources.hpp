@@ -24,7 +24,8 @@
 // (RUSAGE_THREAD) and a pread of /proc/self/statm, then nine attributes. Measured by
 // bench/bench_resources.cpp on a 2-vCPU VM (Linux 6.18, where a bare system call costs ~170 ns):
 // getrusage ~300 ns, statm ~990 ns (the kernel sums per-CPU RSS counters and formats seven
-// numbers), one reading ~1.35 µs, a span that asks ~3.1-3.3 µs. RSS is most of it, and statm is
+// numbers), one reading ~1.35 µs, a span that asks ~3.1-3.3 µs, ~0.9 µs without RSS
+// (ResourceUsage::without_rss(): no statm reads). RSS is most of it, and statm is
 // the cheapest exact source found: /proc/self/stat costs ~3 µs, opening statm each time ~4.9 µs;
 // getrusage has only the peak RSS. clock_gettime(CLOCK_THREAD_CPUTIME_ID) (~520 ns there) would
 // cost more than getrusage and give neither the user/system split nor page faults. Spans that do
@@ -37,6 +38,25 @@
 
 namespace skein {
 
+/// What a span measures (`SpanOptions::resources`, `TraceOptions::resources`). `true` measures
+/// everything above; `ResourceUsage::without_rss()` leaves out the two reads of /proc/self/statm
+/// (the three resources.rss_* attributes), which are about two thirds of the cost.
+///
+///     tracer.span("embed", {.resources = true});                                // everything
+///     tracer.span("embed", {.resources = skein::ResourceUsage::without_rss()});  // no RSS
+struct ResourceUsage {
+  constexpr ResourceUsage(bool all = false) noexcept : on(all), rss(all) {}  // NOLINT: from bool
+  /// Wall and CPU time and page faults, no RSS.
+  static constexpr ResourceUsage without_rss() noexcept {
+    ResourceUsage r(true);
+    r.rss = false;
+    return r;
+  }
+  constexpr explicit operator bool() const noexcept { return on; }
+  bool on;   ///< measure at all
+  bool rss;  ///< include process RSS before/after/delta
+};
+
 /// One reading, as the span attributes use them; also available directly.
 struct ResourceReading {
   std::uint64_t wall_ns = 0;        ///< steady clock
@@ -47,7 +67,8 @@ struct ResourceReading {
   std::uint64_t rss_bytes = 0;      ///< the process; 0 when /proc is not available
 };
 
-/// Reads the counters now (three system calls' worth: ~1.35 µs on the VM above).
-ResourceReading read_resources() noexcept;
+/// Reads the counters now (three system calls' worth: ~1.35 µs on the VM above). Without
+/// `rss`, rss_bytes stays 0 and the statm read (~1 µs) is skipped.
+ResourceReading read_resources(bool rss = true) noexcept;
 
 }  // namespace skein

@@ -22,6 +22,7 @@
 
 #include "skein/context.hpp"
 #include "skein/detail/context_state.hpp"
+#include "skein/resources.hpp"
 #include "skein/value.hpp"
 
 namespace skein {
@@ -51,9 +52,9 @@ struct SpanOptions {
   /// Attributes known at start; samplers can read them.
   std::initializer_list<Field> attributes = {};
   /// Record resource usage: wall and thread CPU time, process RSS before/after/delta, page
-  /// faults, as `resources.*` attributes (skein/resources.hpp; about 1-2 µs per span that asks,
-  /// nothing for the others).
-  bool resources = false;
+  /// faults, as `resources.*` attributes (skein/resources.hpp; ~3 µs per span that asks, ~1 µs
+  /// with `ResourceUsage::without_rss()`, nothing for the others).
+  ResourceUsage resources = false;
 };
 
 class Tracer;

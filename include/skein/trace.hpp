@@ -40,7 +40,7 @@ struct TraceOptions {
   /// run untraced and leave the current context as it is.
   std::function<bool()> when = nullptr;
   /// Record each call's resource usage (CPU, RSS, page faults; see skein/resources.hpp).
-  bool resources = false;
+  ResourceUsage resources = false;
 };
 
 namespace detail {
