@@ -648,6 +648,7 @@ void Store::prepare(const otlp::TracesRequest& batch, PreparedBatch& out) {
     return PreparedBatch::Range{b, here()};
   };
   std::string index_value;
+  std::unordered_map<std::size_t, std::size_t> first_entry;  // hash -> its first index entry
   for (const auto& rs : batch.resource_spans) {
     const Attributes& rattrs = rs.resource.attributes;
     PreparedBatch::Resource pr;
@@ -687,8 +688,17 @@ void Store::prepare(const otlp::TracesRequest& batch, PreparedBatch& out) {
             piece.type = kv.value.type == AnyValue::Type::string  ? 's'
                          : kv.value.type == AnyValue::Type::int64 ? 'i'
                                                                   : 'b';
-            piece.index = out.index.size();
-            out.index.push_back({r, std::hash<std::string_view>{}(out.view(r))});
+            // The spans of a part mostly share their values: each distinct one is one entry,
+            // so that the writer looks it up once per part.
+            const std::size_t hash = std::hash<std::string_view>{}(out.view(r));
+            auto [it, added] = first_entry.try_emplace(hash, out.index.size());
+            if (!added && out.view(out.index[it->second].key_value) == out.view(r)) {
+              text.resize(kb);
+              piece.index = it->second;
+            } else {
+              piece.index = out.index.size();
+              out.index.push_back({r, hash});
+            }
           } else {
             const std::size_t jb2 = here();
             json_string(text, kv.key);
@@ -817,6 +827,7 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
   pending_.clear();
   attrs_column_.clear();
   span_attr_ids_.clear();
+  entry_ids_.assign(prep.index.size(), 0);  // the attr_values id of each index entry, once found
   auto flush = [&]() -> bool {
     if (pending_.empty()) return true;
     const std::size_t n = pending_.size();
@@ -927,9 +938,12 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
             attrs_column_.append(prep.view(piece.json));
             continue;
           }
-          const auto& e = prep.index[piece.index];
-          const std::int64_t aid = attr_id(prep.view(e.key_value), e.hash);
-          if (aid == 0) return fail("insert attribute");
+          std::int64_t& aid = entry_ids_[piece.index];
+          if (aid == 0) {
+            const auto& e = prep.index[piece.index];
+            aid = attr_id(prep.view(e.key_value), e.hash);
+            if (aid == 0) return fail("insert attribute");
+          }
           span_attr_ids_.push_back(aid);
           attrs_column_ += kAttrRef;
           attrs_column_ += piece.type;

@@ -135,7 +135,7 @@ struct PreparedBatch {
   std::string text;
   std::vector<Resource> resources;  ///< one per resource_spans
   std::vector<Span> spans;          ///< every span, in message order
-  std::vector<IndexEntry> index;
+  std::vector<IndexEntry> index;    ///< each distinct indexed value of the batch once
   std::vector<Piece> pieces;
   [[nodiscard]] std::string_view view(Range r) const noexcept {
     return std::string_view(text).substr(r.begin, r.end - r.begin);
@@ -271,7 +271,8 @@ class Store {
     std::size_t attrs_begin = 0, attrs_end = 0, ids_begin = 0, ids_end = 0;
   };
   std::vector<PendingSpan> pending_;
-  sqlite3_stmt* attr_by_id_ = nullptr;  ///< reading: key and value of an `attr_values` id
+  std::vector<std::int64_t> entry_ids_;  ///< scratch: attr_values ids of PreparedBatch::index
+  sqlite3_stmt* attr_by_id_ = nullptr;   ///< reading: key and value of an `attr_values` id
   std::unordered_map<std::int64_t, std::pair<std::string, std::string>> attr_text_;
   std::atomic<int> wal_frames_{0};
 };
