@@ -277,6 +277,17 @@ TEST_F(StoreExporterTest, AttributesReadBackAsTheirJsonObject) {
   spans.push_back(spans[0]);
   spans[1].span_id = skein::SpanId{4};
   spans[1].attributes.clear();
+  // Spans whose attributes repeat the previous span's (prepare reuses its entries): the same,
+  // then after one without any, then with a value changed, and one of another type.
+  spans.push_back(spans[0]);
+  spans[2].span_id = skein::SpanId{5};
+  spans.push_back(spans[0]);
+  spans[3].span_id = skein::SpanId{6};
+  spans.push_back(spans[0]);
+  spans[4].span_id = skein::SpanId{7};
+  spans[4].attributes[0].value = text("changed");
+  spans[4].attributes[4].value = text("-42");  // was the integer -42: the same index text
+  spans[4].attributes[20].value = integer(-1);
 
   std::string err;
   {
@@ -289,11 +300,20 @@ TEST_F(StoreExporterTest, AttributesReadBackAsTheirJsonObject) {
   auto st = skein::store::Store::open(db_, skein::store::Store::Mode::read_only, err);
   ASSERT_TRUE(st) << err;
   auto got = st->get_trace(skein::TraceId{1, 2}.to_hex(), &err);
-  ASSERT_EQ(got.size(), 2u) << err;
-  const auto& full = got[0].span_id == skein::SpanId{3}.to_hex() ? got[0] : got[1];
-  const auto& none = got[0].span_id == skein::SpanId{3}.to_hex() ? got[1] : got[0];
-  EXPECT_EQ(full.attributes_json, expected);
-  EXPECT_EQ(none.attributes_json, "{}");
+  ASSERT_EQ(got.size(), 5u) << err;
+  for (const auto& span : got) {
+    std::uint64_t id = 0;
+    for (const auto& sent : spans)
+      if (sent.span_id.to_hex() == span.span_id) id = sent.span_id.value;
+    ASSERT_NE(id, 0u);
+    std::string want;
+    skein::store::json_attributes(want, spans[id - 3].attributes);
+    EXPECT_EQ(span.attributes_json, want) << "span " << id;
+  }
+  for (const auto& span : got) {
+    if (span.span_id == skein::SpanId{3}.to_hex()) EXPECT_EQ(span.attributes_json, expected);
+    if (span.span_id == skein::SpanId{4}.to_hex()) EXPECT_EQ(span.attributes_json, "{}");
+  }
   // Text search finds indexed values (by reference) and JSON ones alike.
   for (const char* q : {"plain", "again", "yyyy", "0.25", "<b>"}) {
     skein::store::TraceFilter filter;

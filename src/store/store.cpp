@@ -282,6 +282,17 @@ bool index_text(const AnyValue& v, std::string& out) {
   }
 }
 
+// Whether two values of an indexed type (string, integer, boolean) are the same value.
+bool same_scalar(const AnyValue& a, const AnyValue& b) {
+  if (a.type != b.type) return false;
+  switch (a.type) {
+    case AnyValue::Type::string: return a.string_value == b.string_value;
+    case AnyValue::Type::int64: return a.int_value == b.int_value;
+    case AnyValue::Type::boolean: return a.bool_value == b.bool_value;
+    default: return false;
+  }
+}
+
 struct TraceAgg {
   std::uint64_t start = UINT64_MAX, end = 0, count = 0, errors = 0;
   std::int64_t root_rank = INT64_MAX;
@@ -649,6 +660,8 @@ void Store::prepare(const otlp::TracesRequest& batch, PreparedBatch& out) {
   };
   std::string index_value;
   std::unordered_map<std::size_t, std::size_t> first_entry;  // hash -> its first index entry
+  const Attributes* prev_attrs = nullptr;  // the previous span's, and its first piece
+  std::size_t prev_pieces = 0;
   for (const auto& rs : batch.resource_spans) {
     const Attributes& rattrs = rs.resource.attributes;
     PreparedBatch::Resource pr;
@@ -676,7 +689,19 @@ void Store::prepare(const otlp::TracesRequest& batch, PreparedBatch& out) {
         ps.event_type = add(v);
         ps.pieces_begin = out.pieces.size();
         std::int64_t slot = 0;
-        for (const auto& kv : sp.attributes) {
+        for (std::size_t j = 0; j < sp.attributes.size(); ++j) {
+          const auto& kv = sp.attributes[j];
+          // Spans mostly carry the same attributes in the same order: the previous span's
+          // entry for an equal attribute at the same place is this one's (no text, no hash).
+          if (slot < kAttrSlots && prev_attrs != nullptr && j < prev_attrs->size()) {
+            const PreparedBatch::Piece& before = out.pieces[prev_pieces + j];
+            const auto& pkv = (*prev_attrs)[j];
+            if (before.type != 0 && same_scalar(pkv.value, kv.value) && pkv.key == kv.key) {
+              ++slot;
+              out.pieces.push_back(before);
+              continue;
+            }
+          }
           PreparedBatch::Piece piece;
           if (slot < kAttrSlots && index_text(kv.value, index_value)) {
             ++slot;
@@ -710,6 +735,8 @@ void Store::prepare(const otlp::TracesRequest& batch, PreparedBatch& out) {
         }
         ps.pieces_end = out.pieces.size();
         out.spans.push_back(ps);
+        prev_attrs = &sp.attributes;
+        prev_pieces = ps.pieces_begin;
       }
     }
   }
