@@ -179,7 +179,7 @@ void TracerCore::export_batch() noexcept {
         link_views_.push_back(
             LinkView{l.trace, l.span, l.flags,
                      std::span<const Attribute>(r->link_attrs.data() + l.attr_begin, l.attr_count),
-                     l.remote});
+                     l.remote, l.trace_state});
       }
       v.links = std::span<const LinkView>(link_views_.data() + l0, link_views_.size() - l0);
       v.dropped_attributes = r->dropped_attrs;

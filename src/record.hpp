@@ -90,6 +90,7 @@ struct LinkRec {
   std::uint8_t flags = 0;
   bool remote = false;
   std::uint32_t attr_begin = 0, attr_count = 0;
+  std::string_view trace_state;  // the linked context's W3C tracestate, in the arena
 };
 
 /// Where flattened attributes go.

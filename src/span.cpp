@@ -225,6 +225,7 @@ Span& Span::add_link(const Context& linked, std::initializer_list<Field> attribu
     l.span = linked.span_id();
     l.flags = linked.flags();
     l.remote = linked.remote();
+    l.trace_state = r->arena.copy(linked.trace_state());
     l.attr_begin = static_cast<std::uint32_t>(r->link_attrs.size());
     for (const Field& f : attributes) r->set(detail::AttrTarget::link, {}, f.key, f.value, true);
     l.attr_count = static_cast<std::uint32_t>(r->link_attrs.size()) - l.attr_begin;

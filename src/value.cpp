@@ -202,7 +202,8 @@ SpanData to_span_data(const SpanView& v) {
                       std::make_move_iterator(user.end()));
   for (const auto& e : v.events)
     d.events.push_back({std::string(e.name), e.time_unix_nano, own(e.attributes)});
-  for (const auto& l : v.links) d.links.push_back({l.trace_id, l.span_id, own(l.attributes)});
+  for (const auto& l : v.links)
+    d.links.push_back({l.trace_id, l.span_id, own(l.attributes), std::string(l.trace_state)});
   d.dropped_attributes = v.dropped_attributes;
   d.dropped_events = v.dropped_events;
   d.dropped_links = v.dropped_links;

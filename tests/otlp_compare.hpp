@@ -76,6 +76,7 @@ inline void expect_same_span(const SpanData& d, const otlp::Span& s) {
   for (std::size_t i = 0; i < d.links.size(); ++i) {
     EXPECT_EQ(d.links[i].trace_id, s.links[i].trace_id) << where;
     EXPECT_EQ(d.links[i].span_id, s.links[i].span_id) << where;
+    EXPECT_EQ(d.links[i].trace_state, s.links[i].trace_state) << where;
     expect_attributes(d.links[i].attributes, s.links[i].attributes, where + " link");
     EXPECT_NE(s.links[i].flags & 0x100u, 0u) << where << ": link flags say whether remote is known";
   }

@@ -97,7 +97,8 @@ TEST(OtlpEncode, EveryFieldSurvivesBothEncodings) {
       trace_flags::sampled, true,
       std::make_shared<ContextExtras>(ContextExtras{"vendor=abc,other=x", ""}));
   const Context linked(TraceId::from_hex("0af7651916cd43dd8448eb211c80319c"),
-                       SpanId::from_hex("b7ad6b7169203331"), trace_flags::sampled, true);
+                       SpanId::from_hex("b7ad6b7169203331"), trace_flags::sampled, true,
+                       std::make_shared<ContextExtras>(ContextExtras{"congo=t61rcWkgMzE", ""}));
   const Context linked_local(TraceId::from_hex("11111111111111111111111111111111"),
                              SpanId::from_hex("2222222222222222"), 0, false);
   Encoded e = record([&](Tracer& t) {
@@ -152,6 +153,8 @@ TEST(OtlpEncode, EveryFieldSurvivesBothEncodings) {
   EXPECT_EQ(server->attribute("big.int")->int_value, 9007199254740993);
   EXPECT_EQ(client->links[0].flags, 0x301u);  // the linked context is remote
   EXPECT_EQ(client->links[1].flags, 0x100u);
+  EXPECT_EQ(client->links[0].trace_state, "congo=t61rcWkgMzE");  // Link.trace_state (field 3)
+  EXPECT_EQ(client->links[1].trace_state, "");
   EXPECT_EQ(client->status.code, 2);
   EXPECT_EQ(client->status.message, "timeout");
   ASSERT_NE(server->attribute("honeyhive_event_type"), nullptr);

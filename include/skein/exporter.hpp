@@ -103,7 +103,8 @@ struct LinkView {
   SpanId span_id;
   std::uint8_t flags = 0;
   std::span<const Attribute> attributes;
-  bool remote = false;  ///< the linked context came from another process
+  bool remote = false;           ///< the linked context came from another process
+  std::string_view trace_state;  ///< the linked context's W3C tracestate (OTLP Link.trace_state)
 };
 
 /// Process-wide facts shared by every span of a tracer (OpenTelemetry resource + HoneyHive
@@ -213,6 +214,7 @@ struct SpanData {
     TraceId trace_id;
     SpanId span_id;
     std::vector<std::pair<std::string, OwnedValue>> attributes;
+    std::string trace_state;
   };
   TraceId trace_id;
   SpanId span_id, parent_span_id;

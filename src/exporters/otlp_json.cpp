@@ -303,6 +303,10 @@ void json_append_span(std::string& out, const SpanView& s) {
       if (i > 0) out += ',';
       trace_id(out, l.trace_id);
       span_id(out, "spanId", l.span_id);
+      if (!l.trace_state.empty()) {
+        out += ",\"traceState\":";
+        json_string(out, l.trace_state);
+      }
       out += ',';
       attributes(out, {}, l.attributes);
       out += ",\"flags\":";

@@ -168,7 +168,7 @@ class SpanEncoder {
       if (!utf8_valid(e.name) || !attrs_valid(e.attributes)) return false;
     }
     for (const LinkView& l : s.links) {
-      if (!attrs_valid(l.attributes)) return false;
+      if (!utf8_valid(l.trace_state) || !attrs_valid(l.attributes)) return false;
     }
     return true;
   }
@@ -206,7 +206,7 @@ class SpanEncoder {
     if (!s.trace_state.empty()) n += text(s.trace_state);
     if (!s.status_message.empty()) n += text(s.status_message);
     for (const EventView& e : s.events) n += 32 + text(e.name) + attrs_bound(e.attributes);
-    for (const LinkView& l : s.links) n += 64 + attrs_bound(l.attributes);
+    for (const LinkView& l : s.links) n += 64 + text(l.trace_state) + attrs_bound(l.attributes);
     return n;
   }
 
@@ -371,6 +371,7 @@ class SpanEncoder {
       char* len = p++;
       p = trace_id(p, tag_len(1), l.trace_id);
       p = id64(p, tag_len(2), l.span_id.value);
+      if (!l.trace_state.empty()) p = put_text(p, tag_len(3), l.trace_state);
       p = put_attrs(p, tag_len(4), l.attributes);
       *p++ = tag_fixed32(6);
       p = close(len, fixed32(p, link_flags(l)));

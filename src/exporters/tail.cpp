@@ -28,6 +28,7 @@ class SpanCopy {
     for (std::size_t i = 0; i < events_.size(); ++i) events_[i].attributes = event_attrs_[i];
     for (const LinkView& l : v.links) {
       LinkView c = l;
+      c.trace_state = str(l.trace_state);
       links_.push_back(c);
       link_attrs_.push_back(copy_attrs(l.attributes));
     }

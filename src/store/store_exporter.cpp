@@ -88,6 +88,7 @@ otlp::Span convert(const SpanView& s) {
     otlp::Link ln;
     ln.trace_id = l.trace_id;
     ln.span_id = l.span_id;
+    ln.trace_state = std::string(l.trace_state);
     ln.flags = l.flags | 0x100u | (l.remote ? 0x200u : 0u);
     add_attributes(ln.attributes, l.attributes);
     o.links.push_back(std::move(ln));
