@@ -22,8 +22,10 @@ namespace skein::collector {
 namespace {
 
 // Spans per part of a pipelined protobuf request (see Writer::Stream): a small first part, so
-// that the writer starts soon, then parts that double up to kPartSpans.
-constexpr std::size_t kFirstPartSpans = 16, kPartSpans = 64;
+// that the writer starts soon, then parts that double up to kPartSpans (fewer parts: fewer
+// hand-offs, and fewer traces split between two parts, each stored as two trace updates; the
+// request thread still prepares a part faster than the writer stores the one before).
+constexpr std::size_t kFirstPartSpans = 16, kPartSpans = 128;
 
 enum class Encoding { protobuf, json, other };
 
