@@ -299,6 +299,7 @@ struct TraceAgg {
   SpanId root_span{}, root_parent{};
   std::string root_name, service, session, user;
   std::vector<std::int64_t> attr_ids;  ///< indexed values of its spans in this batch
+  std::size_t last_ids = 0;            ///< where the last span's values start in attr_ids
 };
 struct SessionAgg {
   std::uint64_t start = UINT64_MAX, end = 0, count = 0, errors = 0;
@@ -786,9 +787,15 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
     const otlp::Span& sp = *p.span;
     const std::int64_t pk = p.pk;
     auto& tr = traces[sp.trace_id];
-    if (tr.attr_ids.empty()) tr.attr_ids.reserve(4 * (p.ids_end - p.ids_begin));
-    tr.attr_ids.insert(tr.attr_ids.end(), span_attr_ids_.begin() + p.ids_begin,
-                       span_attr_ids_.begin() + p.ids_end);
+    // A span with the same indexed values as the trace's last one adds nothing to the index.
+    const auto ids_begin = span_attr_ids_.begin() + static_cast<std::ptrdiff_t>(p.ids_begin),
+               ids_end = span_attr_ids_.begin() + static_cast<std::ptrdiff_t>(p.ids_end);
+    if (!std::equal(tr.attr_ids.begin() + static_cast<std::ptrdiff_t>(tr.last_ids),
+                    tr.attr_ids.end(), ids_begin, ids_end)) {
+      if (tr.attr_ids.empty()) tr.attr_ids.reserve(4 * (p.ids_end - p.ids_begin));
+      tr.last_ids = tr.attr_ids.size();
+      tr.attr_ids.insert(tr.attr_ids.end(), ids_begin, ids_end);
+    }
     std::int64_t seq = 0;
     for (const auto& ev : sp.events) {
       scratch.clear();
