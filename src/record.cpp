@@ -38,9 +38,7 @@ char* Arena::alloc_slow(std::size_t n, std::size_t align) noexcept {
   }
 }
 
-void Arena::reset() noexcept {
-  used_ = 0;
-  if (block_ == 0) return;  // the common case: one block, nothing to trim
+void Arena::reset_blocks() noexcept {
   block_ = 0;
   cur_ = blocks_[0].data.get();
   cap_ = blocks_[0].size;
@@ -54,23 +52,14 @@ void Arena::reset() noexcept {
   used_ = 0;
 }
 
-void SpanRecord::reset() noexcept {
+void SpanRecord::reset_rare() noexcept {
   extras.reset();
-  name = {};
-  status = StatusCode::unset;
-  status_message = {};
-  sampling_probability = -1;
-  type = EventType::generic;
-  kind = SpanKind::internal;
-  attrs.clear();
   events.clear();
   event_attrs.clear();
   links.clear();
   link_attrs.clear();
-  arena.reset();
   dropped_attrs = dropped_events = dropped_links = truncated = callback_failures = 0;
   rare = false;
-  discard = false;
 }
 
 namespace {

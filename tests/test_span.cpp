@@ -594,3 +594,54 @@ TEST_F(SpanTest, StatsCountStartedSampledEndedExported) {
 }
 
 }  // namespace
+
+namespace {
+
+// Records are reused; the fields only a few spans use (events, links, trace state and baggage,
+// drop counts) are cleared only for records that had them. A span after one that had them all
+// must carry none of them, however many times the pool goes round.
+TEST_F(SpanTest, ARecycledRecordCarriesNothingOfItsPreviousSpan) {
+  Collecting c({.limits = {.max_events = 1}, .thread_buffer_spans = 16});
+  const skein::Context linked(
+      skein::TraceId{7, 7}, skein::SpanId{7}, 1, true,
+      std::make_shared<skein::ContextExtras>(skein::ContextExtras{"vendor=x", "tenant=acme"}));
+  for (int round = 0; round < 40; ++round) {
+    {
+      auto busy = c.tracer.span("busy", {.parent = &linked});
+      busy.add_event("one", {{"k", 1}});
+      busy.add_event("two");  // over max_events: a dropped event
+      busy.add_link(linked, {{"why", "batch"}});
+      busy.set("x", 1);
+    }
+    ASSERT_TRUE(c.tracer.force_flush());  // the record goes back to the pool
+    for (int i = 0; i < 12; ++i) {        // fewer than the pool holds: nothing dropped
+      auto plain = c.tracer.span("plain", {.new_root = true});
+      plain.set("y", 2);
+    }
+    ASSERT_TRUE(c.tracer.force_flush());
+  }
+  auto spans = c.spans();
+  std::size_t plain = 0, busy = 0;
+  for (const auto& s : spans) {
+    if (s.name == "busy") {
+      ++busy;
+      EXPECT_EQ(s.events.size(), 1u);
+      EXPECT_EQ(s.dropped_events, 1u);
+      EXPECT_EQ(s.links.size(), 1u);
+      EXPECT_EQ(s.trace_state, "vendor=x");
+      continue;
+    }
+    ++plain;
+    EXPECT_TRUE(s.events.empty());
+    EXPECT_TRUE(s.links.empty());
+    EXPECT_EQ(s.dropped_events, 0u);
+    EXPECT_EQ(s.trace_state, "");
+    EXPECT_EQ(s.attribute("x"), nullptr);
+    ASSERT_NE(s.attribute("y"), nullptr);
+  }
+  EXPECT_EQ(busy, 40u);
+  EXPECT_EQ(plain, 480u);
+  EXPECT_EQ(c.tracer.stats().spans_dropped, 0u);
+}
+
+}  // namespace
