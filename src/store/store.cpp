@@ -993,7 +993,11 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
   }
   if (!flush()) return false;
 
-  for (auto& [id, tr] : traces) {
+  // Named references rather than a structured binding: the lambda below captures them, which
+  // clang before 16 does not allow for bindings (the fuzz and sanitizer builds use clang).
+  for (auto& entry : traces) {
+    const auto& id = entry.first;
+    auto& tr = entry.second;
     const auto tid = bytes_of(id), rid = bytes_of(tr.root_span), ppid = bytes_of(tr.root_parent);
     auto bind_trace = [&](Stmt& q) {
       q.bind_blob(1, tid.data(), 16)
