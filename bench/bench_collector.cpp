@@ -1,6 +1,10 @@
 // Collector and store figures, printed as ONE JSON object line (bench/report reads it):
 //   collector_ingest_spans_per_s  protobuf batches of 512 spans, one client on loopback, into the
-//                                 store (acknowledged = committed)
+//                                 store (acknowledged = committed); trace and span ids that grow
+//                                 over time, so that rows are appended to the store's indexes
+//   collector_ingest_random_ids_spans_per_s
+//                                 the same with random trace and span ids, as OpenTelemetry SDKs
+//                                 send them: rows land all over the id-keyed indexes
 //   store_trace_lookup_ms         one trace (10 spans) by id, with 1,000,000 spans stored (median)
 //   store_trace_list_ms           the first page (50) of the trace list filtered by service
 //   (median)
@@ -53,8 +57,17 @@ skein::TraceId trace_id_of(std::uint64_t trace) {
   return skein::TraceId{0x5eed000000000000ULL | trace, trace * 0x9E3779B97F4A7C15ULL + 1};
 }
 
-// One protobuf ExportTraceServiceRequest of `n` spans (10 per trace), ids from `seq`.
-std::string make_batch(std::uint64_t& seq, int n, const skein::Resource& res) {
+// A bijective scramble (the SplitMix64 finalizer): distinct inputs, random-looking outputs.
+std::uint64_t scramble(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// One protobuf ExportTraceServiceRequest of `n` spans (10 per trace), ids from `seq`: growing,
+// or random-looking (and still unique) with `random_ids`.
+std::string make_batch(std::uint64_t& seq, int n, const skein::Resource& res,
+                       bool random_ids = false) {
   static const std::string input(120, 'x');
   std::vector<skein::SpanView> spans(static_cast<std::size_t>(n));
   std::vector<std::array<skein::Attribute, 5>> attrs(spans.size());
@@ -64,6 +77,10 @@ std::string make_batch(std::uint64_t& seq, int n, const skein::Resource& res) {
     auto& s = spans[static_cast<std::size_t>(i)];
     s.trace_id = trace_id_of(seq / 10);
     s.span_id = skein::SpanId{seq + 1};
+    if (random_ids) {
+      s.trace_id = skein::TraceId{scramble(seq / 10 + 0x1234567), scramble(seq / 10)};
+      s.span_id = skein::SpanId{scramble(seq + 0x9876543) | 1};
+    }
     s.parent_span_id = seq % 10 == 0 ? skein::SpanId{} : parent;
     if (seq % 10 == 0) parent = s.span_id;
     s.flags = 1;
@@ -142,22 +159,21 @@ int main(int argc, char** argv) {
   res.service_name = "checkout";
   res.attributes = {{"service.name", "checkout"}, {"deployment.environment", "bench"}};
 
-  // 1. Ingest over loopback.
-  double spans_per_s = 0;
-  {
+  // 1. Ingest over loopback, with growing ids and with random ones, each into a new store.
+  auto ingest = [&](bool random_ids, const char* file) -> double {
     skein::collector::ServeOptions opt;
     opt.port = 0;
-    opt.db = (dir / "ingest.db").string();
+    opt.db = (dir / file).string();
     opt.quiet = true;
     std::string err;
     auto server = skein::collector::Server::start(opt, err);
     if (!server) {
       std::fprintf(stderr, "bench_collector: %s\n", err.c_str());
-      return 1;
+      return -1;
     }
     std::uint64_t seq = 0;
     std::vector<std::string> batches;
-    for (int i = 0; i < 400; ++i) batches.push_back(make_batch(seq, 512, res));
+    for (int i = 0; i < 400; ++i) batches.push_back(make_batch(seq, 512, res, random_ids));
     Client client(server->port());
     for (int i = 0; i < 20; ++i) client.post(batches[static_cast<std::size_t>(i)]);  // warm up
     const double cpu0 = process_cpu_s();
@@ -166,18 +182,23 @@ int main(int argc, char** argv) {
     for (std::size_t i = 20; i < batches.size(); ++i) {
       if (client.post(batches[i]) != 200) {
         std::fprintf(stderr, "bench_collector: ingest failed\n");
-        return 1;
+        return -1;
       }
       sent += 512;
     }
-    spans_per_s = static_cast<double>(sent) / (ms_since(t0) / 1000.0);
+    const double rate = static_cast<double>(sent) / (ms_since(t0) / 1000.0);
     // CPU per span does not depend on what else the machine runs, unlike spans/s.
     std::fprintf(stderr,
-                 "bench_collector: ingest used %.2f us CPU per span (client, server and its "
-                 "checkpoints)\n",
+                 "bench_collector: ingest (%s ids) used %.2f us CPU per span (client, server and "
+                 "its checkpoints)\n",
+                 random_ids ? "random" : "growing",
                  (process_cpu_s() - cpu0) * 1e6 / static_cast<double>(sent));
     server->stop();
-  }
+    return rate;
+  };
+  const double spans_per_s = ingest(false, "ingest.db");
+  const double random_spans_per_s = ingest(true, "ingest-random.db");
+  if (spans_per_s < 0 || random_spans_per_s < 0) return 1;
 
   // 2 and 3. A store of `store_spans` spans, then lookups and lists.
   // Whole traces of 10 spans, at least one per service; batches of whole traces (up to 4,090
@@ -261,9 +282,10 @@ int main(int argc, char** argv) {
     list_ms = median(lists);
   }
   std::printf(
-      "{\"collector_ingest_spans_per_s\":%.0f,\"store_trace_lookup_ms\":%.3f,"
-      "\"store_trace_list_ms\":%.3f,\"store_spans\":%llu}\n",
-      spans_per_s, lookup_ms, list_ms, static_cast<unsigned long long>(stored_spans));
+      "{\"collector_ingest_spans_per_s\":%.0f,\"collector_ingest_random_ids_spans_per_s\":%.0f,"
+      "\"store_trace_lookup_ms\":%.3f,\"store_trace_list_ms\":%.3f,\"store_spans\":%llu}\n",
+      spans_per_s, random_spans_per_s, lookup_ms, list_ms,
+      static_cast<unsigned long long>(stored_spans));
   std::filesystem::remove_all(dir);
   return 0;
 }
