@@ -231,6 +231,18 @@ skein::otlp::AnyValue integer(std::int64_t i) {
   return v;
 }
 
+// A request of one span of trace {1, 2}, for the store to write.
+skein::otlp::TracesRequest one_span(skein::SpanId span, std::string name) {
+  skein::otlp::TracesRequest req;
+  req.resource_spans.emplace_back();
+  req.resource_spans[0].scope_spans.emplace_back();
+  auto& s = req.resource_spans[0].scope_spans[0].spans.emplace_back();
+  s.trace_id = skein::TraceId{1, 2};
+  s.span_id = span;
+  s.name = std::move(name);
+  return req;
+}
+
 }  // namespace
 
 // Indexed attributes are stored as references to their values and the others as JSON: what a
@@ -265,14 +277,8 @@ TEST_F(StoreExporterTest, AttributesReadBackAsTheirJsonObject) {
   attrs.push_back({"s", text("again")});  // a repeated key stays repeated
   for (int i = 0; i < 70; ++i) attrs.push_back({"n" + std::to_string(i), integer(i)});  // > 64
 
-  skein::otlp::TracesRequest req;
-  req.resource_spans.emplace_back();
-  req.resource_spans[0].scope_spans.emplace_back();
+  auto req = one_span(skein::SpanId{3}, "attrs");
   auto& spans = req.resource_spans[0].scope_spans[0].spans;
-  spans.emplace_back();
-  spans[0].trace_id = skein::TraceId{1, 2};
-  spans[0].span_id = skein::SpanId{3};
-  spans[0].name = "attrs";
   spans[0].attributes = attrs;
   spans.push_back(spans[0]);
   spans[1].span_id = skein::SpanId{4};
@@ -352,15 +358,9 @@ TEST_F(StoreExporterTest, SchemaTwoFilesStillOpen) {
   std::string err;
   auto st = skein::store::Store::open(db_, skein::store::Store::Mode::read_write, err);
   ASSERT_TRUE(st) << err;
-  skein::otlp::TracesRequest req;
-  req.resource_spans.emplace_back();
-  req.resource_spans[0].scope_spans.emplace_back();
+  auto req = one_span(skein::SpanId{4}, "new");
   auto& spans = req.resource_spans[0].scope_spans[0].spans;
-  spans.emplace_back();
-  spans[0].trace_id = skein::TraceId{1, 2};
-  spans[0].span_id = skein::SpanId{4};
   spans[0].parent_span_id = skein::SpanId{3};
-  spans[0].name = "new";
   spans[0].start_time_unix_nano = 3;
   spans[0].attributes.push_back({"c", text("d")});
   spans.push_back(spans[0]);
