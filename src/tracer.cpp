@@ -368,13 +368,6 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
     // fresh nonce (src/ids.hpp), computed only when needed.
     root_nonce = next_nonce();
     flags = trace_flags::random;
-    if (never_counts_ != nullptr) {
-      // always_off / probability(0) with an explicit (invalid) parent or new_root: as above.
-      never_counts_->add(0);
-      buf->unsampled.inc();
-      push_lazy_root(s, cur, root_nonce, flags, extras);
-      return s;
-    }
     trace = trace_id_of(root_nonce);
     bool keep = true;
     if (Sampler* sampler = options_.sampler.get()) {

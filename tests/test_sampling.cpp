@@ -606,6 +606,13 @@ TEST(UnsampledRoot, EndedOutOfOrderRestoresWhatWasBefore) {
   EXPECT_EQ(skein::Context::current().span_id(), cb.span_id());
   b.end();  // restores what a saved (nothing), skipping a
   EXPECT_FALSE(skein::Context::current().valid());
+  // One root decided inline, one (new_root) through the sampler's call: both counted once.
+  skein::Stats st = t.stats();
+  EXPECT_EQ(st.spans_started, 2u);
+  EXPECT_EQ(st.spans_sampled, 0u);
+  ASSERT_FALSE(st.samplers.empty());
+  EXPECT_EQ(st.samplers[0].seen, 2u);
+  EXPECT_EQ(st.samplers[0].sampled, 0u);
 }
 
 }  // namespace lazy_ids
