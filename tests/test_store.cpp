@@ -317,8 +317,12 @@ TEST_F(StoreExporterTest, AttributesReadBackAsTheirJsonObject) {
     EXPECT_EQ(span.attributes_json, want) << "span " << id;
   }
   for (const auto& span : got) {
-    if (span.span_id == skein::SpanId{3}.to_hex()) EXPECT_EQ(span.attributes_json, expected);
-    if (span.span_id == skein::SpanId{4}.to_hex()) EXPECT_EQ(span.attributes_json, "{}");
+    if (span.span_id == skein::SpanId{3}.to_hex()) {
+      EXPECT_EQ(span.attributes_json, expected);
+    }
+    if (span.span_id == skein::SpanId{4}.to_hex()) {
+      EXPECT_EQ(span.attributes_json, "{}");
+    }
   }
   // Text search finds indexed values (by reference) and JSON ones alike.
   for (const char* q : {"plain", "again", "yyyy", "0.25", "<b>"}) {
@@ -372,4 +376,124 @@ TEST_F(StoreExporterTest, SchemaTwoFilesStillOpen) {
   EXPECT_EQ(got[0].attributes_json, R"({"a":"b"})");
   EXPECT_EQ(got[1].name, "new");
   EXPECT_EQ(got[1].attributes_json, R"({"c":"d"})");
+}
+
+// A schema 3 file (spans keyed by trace id and span id, WITHOUT ROWID) reads as it is; a writer
+// migrates it to schema 4 (spans keyed by their trace's number) when it opens it, keeping every
+// span, attribute, event and span number; a reader opened before the migration reads on.
+TEST_F(StoreExporterTest, SchemaThreeFilesMigrateToFour) {
+  std::filesystem::create_directories(std::filesystem::path(db_).parent_path());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+  // Trace {1, 2} (number 5): a root (attributes: llm.model=gpt by reference, then "n":1 as JSON)
+  // and a child with an event, in session sess-9; the next span number is 12.
+  ASSERT_EQ(
+      sqlite3_exec(
+          db,
+          "PRAGMA journal_mode=WAL; PRAGMA user_version=3;"
+          "CREATE TABLE spans(id INTEGER NOT NULL, trace_id BLOB NOT NULL, span_id BLOB NOT NULL, "
+          "parent_span_id BLOB, name TEXT NOT NULL, kind INTEGER NOT NULL, start_ns INTEGER NOT "
+          "NULL, end_ns INTEGER NOT NULL, status INTEGER NOT NULL, status_message TEXT, service "
+          "TEXT, session_id TEXT, user_id TEXT, event_type TEXT, resource_id INTEGER, scope_name "
+          "TEXT, scope_version TEXT, flags INTEGER, trace_state TEXT, attributes TEXT NOT NULL, "
+          "n_events INTEGER NOT NULL, n_links INTEGER NOT NULL, dropped_attributes INTEGER, "
+          "dropped_events INTEGER, dropped_links INTEGER, PRIMARY KEY(trace_id, span_id)) "
+          "WITHOUT ROWID;"
+          "CREATE INDEX spans_by_session ON spans(session_id, start_ns) WHERE session_id IS NOT "
+          "NULL;"
+          "CREATE TABLE events(span_pk INTEGER NOT NULL, seq INTEGER NOT NULL, time_ns INTEGER "
+          "NOT NULL, name TEXT NOT NULL, attributes TEXT NOT NULL, PRIMARY KEY(span_pk, seq)) "
+          "WITHOUT ROWID;"
+          "CREATE TABLE attr_values(id INTEGER PRIMARY KEY, key TEXT NOT NULL, value TEXT NOT "
+          "NULL, UNIQUE(key, value));"
+          "CREATE TABLE trace_attrs(attr_id INTEGER NOT NULL, trace_pk INTEGER NOT NULL, PRIMARY "
+          "KEY(attr_id, trace_pk)) WITHOUT ROWID;"
+          "CREATE TABLE traces(pk INTEGER PRIMARY KEY, trace_id BLOB NOT NULL UNIQUE, start_ns "
+          "INTEGER NOT NULL, end_ns INTEGER NOT NULL, span_count INTEGER NOT NULL, error_count "
+          "INTEGER NOT NULL, root_rank INTEGER NOT NULL, root_span_id BLOB, root_parent_id BLOB, "
+          "root_name TEXT, service TEXT, session_id TEXT, user_id TEXT);"
+          "CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+          "CREATE TABLE resources(id INTEGER PRIMARY KEY, attributes TEXT NOT NULL UNIQUE);"
+          "INSERT INTO attr_values VALUES(1,'llm.model','gpt');"
+          "INSERT INTO trace_attrs VALUES(1,5);"
+          "INSERT INTO traces VALUES(5,x'00000000000000010000000000000002',10,40,2,0,1,"
+          "x'000000000000000a',x'0000000000000000','root','svc','sess-9',NULL);"
+          "INSERT INTO spans(id,trace_id,span_id,name,kind,start_ns,end_ns,status,service,"
+          "session_id,attributes,n_events,n_links) VALUES(10,x'00000000000000010000000000000002',"
+          "x'000000000000000a','root',2,10,40,0,'svc','sess-9',char(1)||'s1'||char(2)||'\"n\":1',"
+          "0,0),(11,x'00000000000000010000000000000002',x'000000000000000b','child',3,20,30,0,"
+          "'svc','sess-9','',1,0);"
+          "UPDATE spans SET parent_span_id=x'000000000000000a' WHERE id=11;"
+          "INSERT INTO events VALUES(11,0,25,'retry','{\"attempt\":2}');"
+          "INSERT INTO counters VALUES('next_span_pk',12);",
+          nullptr, nullptr, nullptr),
+      SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  const std::string trace = skein::TraceId{1, 2}.to_hex();
+  auto check = [&](skein::store::Store& st, std::size_t spans) {
+    std::string err;
+    auto got = st.get_trace(trace, &err);
+    ASSERT_EQ(got.size(), spans) << err;
+    EXPECT_EQ(got[0].trace_id, trace);
+    EXPECT_EQ(got[0].name, "root");
+    EXPECT_EQ(got[0].attributes_json, R"({"llm.model":"gpt","n":1})");
+    EXPECT_EQ(got[1].name, "child");
+    EXPECT_EQ(got[1].parent_span_id, got[0].span_id);
+    EXPECT_EQ(got[1].attributes_json, "{}");
+    ASSERT_EQ(got[1].events.size(), 1u);
+    EXPECT_EQ(got[1].events[0].name, "retry");
+    EXPECT_EQ(st.get_session("sess-9").size(), spans);
+    auto found = st.list_traces({.search = "llm.model=gpt"});
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].span_count, spans);
+    EXPECT_EQ(st.list_traces({.search = "child"}).size(), 1u);  // span names (EXISTS on spans)
+  };
+  std::string err;
+  auto reader = skein::store::Store::open(db_, skein::store::Store::Mode::read_only, err);
+  ASSERT_TRUE(reader) << err;
+  check(*reader, 2);  // schema 3, as it is
+
+  auto st = skein::store::Store::open(db_, skein::store::Store::Mode::read_write, err);
+  ASSERT_TRUE(st) << err;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+  std::string layout;
+  ASSERT_EQ(sqlite3_exec(
+                db,
+                "SELECT (SELECT user_version FROM pragma_user_version)||' '||group_concat(name)"
+                " FROM pragma_index_info('sqlite_autoindex_spans_1')",
+                [](void* out, int, char** v, char**) {
+                  *static_cast<std::string*>(out) = v[0] ? v[0] : "";
+                  return 0;
+                },
+                &layout, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_EQ(layout, "4 trace_pk,span_id");
+  check(*st, 2);
+  check(*reader, 2);  // opened before the migration, it reads the new layout
+
+  // New spans join the migrated trace: a retry of the child is not stored twice, and a new span's
+  // number follows the old ones (its event is its own, the child keeps its one).
+  auto req = one_span(skein::SpanId{0xb}, "child");
+  auto& spans = req.resource_spans[0].scope_spans[0].spans;
+  spans[0].parent_span_id = skein::SpanId{0xa};
+  spans[0].start_time_unix_nano = 20;
+  spans[0].attributes.push_back({"session.id", text("sess-9")});
+  spans.push_back(spans[0]);
+  spans[1].span_id = skein::SpanId{0xc};
+  spans[1].name = "later";
+  spans[1].start_time_unix_nano = 50;
+  spans[1].attributes.push_back({"llm.model", text("gpt")});
+  spans[1].events.push_back({});
+  spans[1].events[0].name = "done";
+  auto w = st->write(req);
+  ASSERT_TRUE(w.ok) << w.error;
+  EXPECT_EQ(w.accepted, 2u);  // accepted, but only one of them new
+  check(*st, 3);
+  auto got = st->get_trace(trace, &err);
+  ASSERT_EQ(got.size(), 3u) << err;
+  EXPECT_EQ(got[2].name, "later");
+  ASSERT_EQ(got[2].events.size(), 1u);
+  EXPECT_EQ(got[2].events[0].name, "done");
 }

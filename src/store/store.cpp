@@ -35,30 +35,39 @@ namespace {
 // value's type ('s', 'i', 'b') and the decimal id of its `attr_values` row (key and value as
 // text: the indexed attributes), or kAttrJson and the member `"key":value` in JSON. JSON text has
 // no control characters, so the markers delimit the entries, and LIKE still finds the JSON
-// members. Schema 2 files open as they are: their rows hold JSON objects (starting with '{'),
-// which readers return unchanged.
-constexpr int kSchemaVersion = 3;
+// members. Schema 2 rows hold JSON objects (starting with '{'), which readers return unchanged.
+// 4: spans are keyed by (trace_pk, span id), their trace's number in `traces`, instead of by
+// (trace id, span id). Trace ids are random: a key that starts with them scatters every commit's
+// rows over the whole b-tree (a page written per trace), where trace numbers grow, so new rows
+// are appended. Writers migrate files of schema 2 and 3 when they open them; readers read
+// them as they are (see span_select).
+constexpr int kSchemaVersion = 4;
 constexpr char kAttrRef = '\x01', kAttrJson = '\x02';
 // Attribute values longer than this are not put in the search index (inputs, outputs, prompts).
 constexpr std::size_t kMaxIndexedValue = 128;
 // Attributes indexed per span, at most (the first ones).
 constexpr std::int64_t kAttrSlots = 64;
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS resources(
-  id INTEGER PRIMARY KEY, attributes TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS spans(
-  id INTEGER NOT NULL,
-  trace_id BLOB NOT NULL, span_id BLOB NOT NULL, parent_span_id BLOB,
-  name TEXT NOT NULL, kind INTEGER NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,
-  status INTEGER NOT NULL, status_message TEXT,
-  service TEXT, session_id TEXT, user_id TEXT, event_type TEXT,
-  resource_id INTEGER, scope_name TEXT, scope_version TEXT, flags INTEGER, trace_state TEXT,
-  attributes TEXT NOT NULL, n_events INTEGER NOT NULL, n_links INTEGER NOT NULL,
-  dropped_attributes INTEGER, dropped_events INTEGER, dropped_links INTEGER,
-  PRIMARY KEY(trace_id, span_id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS spans_by_session ON spans(session_id, start_ns)
-  WHERE session_id IS NOT NULL;
+// The spans table (schema 4), for kSchema and for the migration of older files.
+#define SKEIN_SPANS_TABLE                                                                        \
+  "(trace_pk INTEGER NOT NULL, span_id BLOB NOT NULL, id INTEGER NOT NULL, parent_span_id BLOB," \
+  " name TEXT NOT NULL, kind INTEGER NOT NULL, start_ns INTEGER NOT NULL,"                       \
+  " end_ns INTEGER NOT NULL, status INTEGER NOT NULL, status_message TEXT,"                      \
+  " service TEXT, session_id TEXT, user_id TEXT, event_type TEXT, resource_id INTEGER,"          \
+  " scope_name TEXT, scope_version TEXT, flags INTEGER, trace_state TEXT,"                       \
+  " attributes TEXT NOT NULL, n_events INTEGER NOT NULL, n_links INTEGER NOT NULL,"              \
+  " dropped_attributes INTEGER, dropped_events INTEGER, dropped_links INTEGER,"                  \
+  " PRIMARY KEY(trace_pk, span_id)) WITHOUT ROWID"
+#define SKEIN_SPANS_BY_SESSION                                                 \
+  "CREATE INDEX IF NOT EXISTS spans_by_session ON spans(session_id, start_ns)" \
+  " WHERE session_id IS NOT NULL"
+
+constexpr const char* kSchema =
+    "CREATE TABLE IF NOT EXISTS resources("
+    "id INTEGER PRIMARY KEY, attributes TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE IF NOT EXISTS spans" SKEIN_SPANS_TABLE ";" SKEIN_SPANS_BY_SESSION
+    ";"
+    R"sql(
 CREATE TABLE IF NOT EXISTS events(
   span_pk INTEGER NOT NULL, seq INTEGER NOT NULL, time_ns INTEGER NOT NULL, name TEXT NOT NULL,
   attributes TEXT NOT NULL, PRIMARY KEY(span_pk, seq)) WITHOUT ROWID;
@@ -294,6 +303,8 @@ bool same_scalar(const AnyValue& a, const AnyValue& b) {
 }
 
 struct TraceAgg {
+  std::int64_t pk = 0;  ///< its number in `traces`
+  bool is_new = false;  ///< not in `traces` before this batch
   std::uint64_t start = UINT64_MAX, end = 0, count = 0, errors = 0;
   std::int64_t root_rank = INT64_MAX;
   SpanId root_span{}, root_parent{};
@@ -321,7 +332,7 @@ struct Store::Statements {
   Stmt insert_index[kIndexRowsPerInsert];  ///< [n-1]: n trace_attrs rows, made when first used
   Stmt next_span_pk, set_next_span_pk;
   Stmt insert_spans[kSpansPerInsert];  ///< [n-1]: n spans, made when first used
-  Stmt span_pk, trace_pk, insert_trace;
+  Stmt span_pk, trace_pk, insert_trace, next_trace_pk;
   Stmt insert_event, insert_link, insert_attr, upsert_trace, upsert_session, add_counter,
       resource_lookup, resource_insert, attr_lookup, attr_insert;
 };
@@ -384,19 +395,21 @@ bool Store::init_schema(std::string& error) {
             &error))
     return false;
   if (!exec("BEGIN IMMEDIATE", &error)) return false;
+  bool old_spans = false;
   {
     std::string err;
     Stmt v(db_, "PRAGMA user_version", err);
     const int version = v && v.step() == SQLITE_ROW ? sqlite3_column_int(v.get(), 0) : 0;
-    if (version != 0 && version != 2 && version != kSchemaVersion) {
+    if (version != 0 && version != 2 && version != 3 && version != kSchemaVersion) {
       exec("ROLLBACK", nullptr);
       error = path_ + " has store schema " + std::to_string(version) +
-              "; this skein reads schema " + std::to_string(kSchemaVersion) +
+              "; this skein reads schemas 2 to " + std::to_string(kSchemaVersion) +
               " (move the file away to start afresh)";
       return false;
     }
+    old_spans = version == 2 || version == 3;
   }
-  if (!exec(kSchema, &error)) {
+  if (!exec(kSchema, &error) || (old_spans && !migrate_spans(error))) {
     exec("ROLLBACK", nullptr);
     return false;
   }
@@ -439,14 +452,16 @@ bool Store::init_schema(std::string& error) {
       "root_rank=CASE WHEN " SKEIN_BETTER_ROOT
       " THEN excluded.root_rank ELSE root_rank END,"
       "session_id=coalesce(session_id,excluded.session_id),"
-      "user_id=coalesce(user_id,excluded.user_id) RETURNING pk",
+      "user_id=coalesce(user_id,excluded.user_id)",
       error);
   t.trace_pk = Stmt(db_, "SELECT pk FROM traces WHERE trace_id=?1", error);
   t.insert_trace = Stmt(db_,
                         "INSERT INTO traces(trace_id,start_ns,end_ns,span_count,error_count,"
                         "root_rank,root_span_id,root_name,service,session_id,user_id,"
-                        "root_parent_id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+                        "root_parent_id,pk) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
                         error);
+  // New traces are numbered before their spans are stored (the spans are keyed by it).
+  t.next_trace_pk = Stmt(db_, "SELECT coalesce(max(pk),0)+1 FROM traces", error);
   t.upsert_session = Stmt(
       db_,
       "INSERT INTO sessions(session_id,start_ns,end_ns,span_count,error_count,service,user_id) "
@@ -459,8 +474,8 @@ bool Store::init_schema(std::string& error) {
                        "INSERT INTO counters(name,value) VALUES(?1,?2) ON CONFLICT(name) DO UPDATE "
                        "SET value=value+excluded.value",
                        error);
-  // The next span id: kept in `counters` (spans are keyed by their trace and span ids); a file
-  // made before schema 3 starts from its largest rowid.
+  // The next span number: kept in `counters` (spans are keyed by their trace and span ids); the
+  // migration of older files sets it.
   t.next_span_pk = Stmt(db_,
                         "SELECT coalesce((SELECT value FROM counters WHERE name='next_span_pk'),"
                         "(SELECT max(id) FROM spans)+1,1)",
@@ -469,10 +484,45 @@ bool Store::init_schema(std::string& error) {
                             "INSERT INTO counters(name,value) VALUES('next_span_pk',?1) ON "
                             "CONFLICT(name) DO UPDATE SET value=excluded.value",
                             error);
-  t.span_pk = Stmt(db_, "SELECT id FROM spans WHERE trace_id=?1 AND span_id=?2", error);
+  t.span_pk = Stmt(db_, "SELECT id FROM spans WHERE trace_pk=?1 AND span_id=?2", error);
   t.resource_lookup = Stmt(db_, "SELECT id FROM resources WHERE attributes=?1", error);
   t.resource_insert = Stmt(db_, "INSERT INTO resources(attributes) VALUES(?1)", error);
   return error.empty();
+}
+
+bool Store::migrate_spans(std::string& error) {
+  // Schema 2 and 3 spans (keyed by trace id and span id, in a rowid table with a unique index or
+  // WITHOUT ROWID) move to a table keyed by their trace's number, in key order (so that the copy
+  // appends). A trace without its `traces` row (none should be) gets one, so that no span is left
+  // behind. The span numbers (`id`, which events and links refer to) stay.
+  return exec(
+      "ALTER TABLE spans RENAME TO spans_old;"
+      "DROP INDEX IF EXISTS spans_by_session; DROP INDEX IF EXISTS spans_by_trace;"
+      "INSERT INTO traces(trace_id,start_ns,end_ns,span_count,error_count,root_rank,"
+      "root_span_id,root_parent_id,root_name,service,session_id,user_id) "
+      "SELECT s.trace_id,a.start_ns,a.end_ns,a.n,a.errors,a.rank,s.span_id,s.parent_span_id,"
+      "s.name,s.service,a.session_id,a.user_id FROM (SELECT trace_id,min(start_ns) AS start_ns,"
+      "max(end_ns) AS end_ns,count(*) AS n,sum(status=2) AS errors,"
+      "min(((parent_span_id IS NOT NULL)<<60)+(start_ns>>3)) AS rank,"
+      "max(session_id) AS session_id,max(user_id) AS user_id FROM spans_old "
+      "WHERE trace_id NOT IN (SELECT trace_id FROM traces) GROUP BY trace_id) a "
+      "JOIN spans_old s ON s.trace_id=a.trace_id AND "
+      "((s.parent_span_id IS NOT NULL)<<60)+(s.start_ns>>3)=a.rank GROUP BY s.trace_id;"
+      "CREATE TABLE spans" SKEIN_SPANS_TABLE
+      ";"
+      "INSERT INTO spans(trace_pk,span_id,id,parent_span_id,name,kind,start_ns,end_ns,status,"
+      "status_message,service,session_id,user_id,event_type,resource_id,scope_name,"
+      "scope_version,flags,trace_state,attributes,n_events,n_links,dropped_attributes,"
+      "dropped_events,dropped_links) SELECT t.pk,s.span_id,s.id,s.parent_span_id,s.name,s.kind,"
+      "s.start_ns,s.end_ns,s.status,s.status_message,s.service,s.session_id,s.user_id,"
+      "s.event_type,s.resource_id,s.scope_name,s.scope_version,s.flags,s.trace_state,"
+      "s.attributes,s.n_events,s.n_links,s.dropped_attributes,s.dropped_events,s.dropped_links "
+      "FROM spans_old s JOIN traces t ON t.trace_id=s.trace_id ORDER BY t.pk,s.span_id;"
+      // The next span number, past every one used (schema 2 files have no counter).
+      "INSERT INTO counters(name,value) SELECT 'next_span_pk',coalesce(max(id),0)+1 FROM "
+      "spans_old WHERE true ON CONFLICT(name) DO UPDATE SET value=max(value,excluded.value);"
+      "DROP TABLE spans_old;" SKEIN_SPANS_BY_SESSION ";",
+      &error);
 }
 
 std::int64_t Store::resource_id(std::string_view json) {
@@ -492,10 +542,10 @@ std::int64_t Store::resource_id(std::string_view json) {
   return id;
 }
 
-std::int64_t Store::stored_pk(const otlp::Span& sp) {
-  const auto tid = bytes_of(sp.trace_id), sid = bytes_of(sp.span_id);
+std::int64_t Store::stored_pk(std::int64_t trace_pk, const otlp::Span& sp) {
+  const auto sid = bytes_of(sp.span_id);
   auto& q = st_->span_pk;
-  q.bind_blob(1, tid.data(), 16).bind_blob(2, sid.data(), 8);
+  q.bind(1, trace_pk).bind_blob(2, sid.data(), 8);
   const std::int64_t pk = q.step() == SQLITE_ROW ? sqlite3_column_int64(q.get(), 0) : 0;
   q.reset();
   return pk;
@@ -779,6 +829,13 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
     if (next_pk <= 0) return fail("next span id");
   }
   const std::int64_t first_pk = next_pk;
+  std::int64_t next_trace_pk = 0;
+  {
+    auto& q = st_->next_trace_pk;
+    if (q.step() == SQLITE_ROW) next_trace_pk = sqlite3_column_int64(q.get(), 0);
+    q.reset();
+    if (next_trace_pk <= 0) return fail("next trace number");
+  }
   std::unordered_map<std::string, SessionAgg> sessions;
   std::string scratch;
   auto& t = *st_;
@@ -871,7 +928,7 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
       // CONFLICT DO NOTHING, and no constraint can abort the statement halfway (so that SQLite
       // needs no statement journal for it).
       std::string sql =
-          "INSERT OR IGNORE INTO spans(trace_id,span_id,parent_span_id,name,kind,start_ns,end_ns,"
+          "INSERT OR IGNORE INTO spans(trace_pk,span_id,parent_span_id,name,kind,start_ns,end_ns,"
           "status,status_message,service,session_id,user_id,event_type,resource_id,"
           "scope_name,scope_version,flags,trace_state,attributes,n_events,n_links,"
           "dropped_attributes,dropped_events,dropped_links,id) VALUES";
@@ -886,9 +943,9 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
       const PendingSpan& p = pending_[k];
       const otlp::Span& sp = *p.span;
       const int b = static_cast<int>(k * 25);
-      const auto tid = bytes_of(sp.trace_id), sid = bytes_of(sp.span_id);
+      const auto sid = bytes_of(sp.span_id);
       // Blobs are copied (TRANSIENT): the ids are on this stack frame.
-      sqlite3_bind_blob(ins.get(), b + 1, tid.data(), 16, SQLITE_TRANSIENT);
+      ins.bind(b + 1, p.trace_pk);
       sqlite3_bind_blob(ins.get(), b + 2, sid.data(), 8, SQLITE_TRANSIENT);
       if (sp.parent_span_id.valid()) {
         const auto pid = bytes_of(sp.parent_span_id);
@@ -927,7 +984,7 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
     const bool all_new = static_cast<std::size_t>(sqlite3_changes(db_)) == n;
     for (const PendingSpan& p : pending_) {
       // Not all stored: a row holding this span's number is the one just stored.
-      if (!all_new && stored_pk(*p.span) != p.pk) continue;
+      if (!all_new && stored_pk(p.trace_pk, *p.span) != p.pk) continue;
       if (!add_stored(p)) return false;
     }
     pending_.clear();
@@ -962,6 +1019,21 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
         p.end = std::max(sp.end_time_unix_nano, p.start);
         // A number for each span sent; a span found already stored leaves its number unused.
         p.pk = next_pk++;
+        // Its trace's number: the stored trace's, else the next one (the trace row is written
+        // after its spans, with the batch's summary of them).
+        auto found = traces.try_emplace(sp.trace_id);
+        TraceAgg& tr = found.first->second;
+        if (found.second) {
+          const auto tid = bytes_of(sp.trace_id);
+          t.trace_pk.bind_blob(1, tid.data(), 16);
+          if (t.trace_pk.step() == SQLITE_ROW) tr.pk = sqlite3_column_int64(t.trace_pk.get(), 0);
+          t.trace_pk.reset();
+          if (tr.pk == 0) {
+            tr.pk = next_trace_pk++;
+            tr.is_new = true;
+          }
+        }
+        p.trace_pk = tr.pk;
         // The attributes column: indexed values by reference (their id), the others as JSON.
         p.attrs_begin = attrs_column_.size();
         p.ids_begin = span_attr_ids_.size();
@@ -998,6 +1070,7 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
   for (auto& entry : traces) {
     const auto& id = entry.first;
     auto& tr = entry.second;
+    if (tr.count == 0) continue;  // all its spans were stored before (a retry)
     const auto tid = bytes_of(id), rid = bytes_of(tr.root_span), ppid = bytes_of(tr.root_parent);
     auto bind_trace = [&](Stmt& q) {
       q.bind_blob(1, tid.data(), 16)
@@ -1013,22 +1086,13 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
           .bind_text_or_null(11, tr.user)
           .bind_blob(12, ppid.data(), 8);
     };
-    // A new trace (the common case) is a plain INSERT: the upsert's RETURNING and statement
-    // journal cost more than looking the trace up first.
-    std::int64_t trace_pk = 0;
-    t.trace_pk.bind_blob(1, tid.data(), 16);
-    if (t.trace_pk.step() == SQLITE_ROW) trace_pk = sqlite3_column_int64(t.trace_pk.get(), 0);
-    t.trace_pk.reset();
-    Stmt& write_trace = trace_pk == 0 ? t.insert_trace : t.upsert_trace;
+    // A new trace (the common case) is a plain INSERT, with the number its spans refer to.
+    const std::int64_t trace_pk = tr.pk;
+    Stmt& write_trace = tr.is_new ? t.insert_trace : t.upsert_trace;
     bind_trace(write_trace);
-    if (trace_pk == 0) {
-      if (!write_trace.run_keeping_bindings()) return fail("insert trace");
-      trace_pk = sqlite3_last_insert_rowid(db_);
-    } else {
-      const bool upserted = write_trace.step() == SQLITE_ROW;
-      write_trace.reset();
-      if (!upserted) return fail("update trace");
-    }
+    if (tr.is_new) write_trace.bind(13, trace_pk);
+    if (!write_trace.run_keeping_bindings())
+      return fail(tr.is_new ? "insert trace" : "update trace");
     // The attribute index: one row per trace and value, inserted in order.
     std::sort(tr.attr_ids.begin(), tr.attr_ids.end());
     tr.attr_ids.erase(std::unique(tr.attr_ids.begin(), tr.attr_ids.end()), tr.attr_ids.end());
@@ -1072,10 +1136,13 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
 
 bool Store::delete_trace_ids(const std::vector<std::string>& blobs, std::uint64_t& spans_deleted) {
   std::string err;
-  Stmt span_ids(db_, "SELECT id FROM spans WHERE trace_id=?1", err);
+  // A writer's file is at schema 4 (init_schema migrates older ones).
+  Stmt span_ids(
+      db_, "SELECT id FROM spans WHERE trace_pk=(SELECT pk FROM traces WHERE trace_id=?1)", err);
   Stmt del_events(db_, "DELETE FROM events WHERE span_pk=?1", err);
   Stmt del_links(db_, "DELETE FROM links WHERE span_pk=?1", err);
-  Stmt del_spans(db_, "DELETE FROM spans WHERE trace_id=?1", err);
+  Stmt del_spans(db_, "DELETE FROM spans WHERE trace_pk=(SELECT pk FROM traces WHERE trace_id=?1)",
+                 err);
   Stmt del_trace(db_, "DELETE FROM traces WHERE trace_id=?1", err);
   if (!err.empty()) return false;
   std::vector<std::int64_t> pks;
@@ -1208,7 +1275,9 @@ std::vector<TraceSummary> Store::list_traces(const TraceFilter& f, std::string* 
       sql += " AND (root_name LIKE " + p + " ESCAPE '\\' OR service LIKE " + p +
              " ESCAPE '\\' OR session_id LIKE " + p + " ESCAPE '\\' OR user_id LIKE " + p +
              " ESCAPE '\\' OR hex(trace_id) LIKE upper(" + p +
-             ") ESCAPE '\\' OR EXISTS (SELECT 1 FROM spans s WHERE s.trace_id=t.trace_id AND "
+             ") ESCAPE '\\' OR EXISTS (SELECT 1 FROM spans s WHERE " +
+             (schema() >= 4 ? "s.trace_pk=t.pk" : "s.trace_id=t.trace_id") +
+             " AND "
              "(s.name LIKE " +
              p + " ESCAPE '\\' OR s.attributes LIKE " + p +
              " ESCAPE '\\')) OR t.pk IN (SELECT trace_pk FROM trace_attrs WHERE attr_id IN (SELECT "
@@ -1250,12 +1319,30 @@ std::vector<TraceSummary> Store::list_traces(const TraceFilter& f, std::string* 
 }
 
 namespace {
-constexpr const char* kSpanColumns =
-    "SELECT s.id,s.trace_id,s.span_id,s.parent_span_id,s.name,s.kind,s.start_ns,s.end_ns,s.status,"
-    "s.status_message,s.service,s.session_id,s.user_id,s.event_type,s.scope_name,s.scope_version,"
-    "s.flags,s.trace_state,s.attributes,s.n_events,s.n_links,s.dropped_attributes,"
-    "s.dropped_events,s.dropped_links,r.attributes FROM spans s LEFT JOIN resources r ON "
-    "r.id=s.resource_id ";
+// What read_spans reads, for a file of `schema`: spans of schema 4 have their trace's number, of
+// 2 and 3 their trace id.
+std::string span_select(int schema) {
+  std::string sql = "SELECT s.id,";
+  sql += schema >= 4 ? "t.trace_id" : "s.trace_id";
+  sql +=
+      ",s.span_id,s.parent_span_id,s.name,s.kind,s.start_ns,s.end_ns,s.status,"
+      "s.status_message,s.service,s.session_id,s.user_id,s.event_type,s.scope_name,"
+      "s.scope_version,s.flags,s.trace_state,s.attributes,s.n_events,s.n_links,"
+      "s.dropped_attributes,s.dropped_events,s.dropped_links,r.attributes FROM spans s ";
+  if (schema >= 4) sql += "JOIN traces t ON t.pk=s.trace_pk ";
+  sql += "LEFT JOIN resources r ON r.id=s.resource_id ";
+  return sql;
+}
+}  // namespace
+
+int Store::schema() {
+  int version = 0;
+  sqlite3_stmt* q = nullptr;
+  if (sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &q, nullptr) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW)
+    version = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  return version;
 }
 
 std::vector<StoredSpan> Store::read_spans(sqlite3_stmt* st) {
@@ -1423,7 +1510,13 @@ std::vector<StoredSpan> Store::get_trace(std::string_view id, std::string* error
       return {};
     }
   }
-  Stmt q(db_, (std::string(kSpanColumns) + "WHERE s.trace_id=?1 ORDER BY s.start_ns, s.id").c_str(),
+  const int version = schema();
+  Stmt q(db_,
+         (span_select(version) +
+          (version >= 4 ? "WHERE s.trace_pk=(SELECT pk FROM traces WHERE trace_id=?1)"
+                        : "WHERE s.trace_id=?1") +
+          " ORDER BY s.start_ns, s.id")
+             .c_str(),
          err);
   if (!q) {
     if (error) *error = err;
@@ -1467,10 +1560,10 @@ std::vector<SessionSummary> Store::list_sessions(std::uint32_t limit, std::uint6
 std::vector<StoredSpan> Store::get_session(std::string_view session_id, std::uint32_t limit,
                                            std::string* error) {
   std::string err;
-  Stmt q(db_,
-         (std::string(kSpanColumns) + "WHERE s.session_id=?1 ORDER BY s.start_ns, s.id LIMIT ?2")
-             .c_str(),
-         err);
+  Stmt q(
+      db_,
+      (span_select(schema()) + "WHERE s.session_id=?1 ORDER BY s.start_ns, s.id LIMIT ?2").c_str(),
+      err);
   if (!q) {
     if (error) *error = err;
     return {};

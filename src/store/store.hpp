@@ -9,13 +9,15 @@
 // (synchronous=NORMAL in WAL mode survives the death of the process; only a power loss can undo
 // the last commits).
 //
-// Schema (version 3): `spans` (one row per span, keyed by trace id and span id, ids as blobs;
-// its attributes in order, each a reference to its `attr_values` row when indexed, else its JSON
-// text: see store.cpp), `events`, `links`, `resources` (deduplicated resource attributes),
-// `traces` and `sessions` (summaries kept up to date by every write, for the lists),
-// `attr_values` (each distinct short attribute key and value, once), `trace_attrs` (value id,
-// trace: for attribute search) and `counters`. Files of schema 2 (spans in a rowid table with a
-// unique index, attributes as JSON objects) are read and written as they are.
+// Schema (version 4): `spans` (one row per span, keyed by its trace's number in `traces` and its
+// span id, so that new rows are appended and a trace's spans are one range; its attributes in
+// order, each a reference to its `attr_values` row when indexed, else its JSON text: see
+// store.cpp), `events`, `links`, `resources` (deduplicated resource attributes), `traces` (one
+// row per trace id, numbered; with the summaries kept up to date by every write, for the lists)
+// and `sessions`, `attr_values` (each distinct short attribute key and value, once),
+// `trace_attrs` (value id, trace number: for attribute search) and `counters`. A writer migrates
+// files of schema 2 and 3 (spans keyed by trace id and span id) when it opens them; readers read
+// them as they are.
 #pragma once
 
 #include <atomic>
@@ -216,9 +218,14 @@ class Store {
                   const std::vector<std::uint64_t>* request_span_ids = nullptr,
                   const PreparedBatch* prepared = nullptr);
   bool init_schema(std::string& error);
+  /// Schema 2 and 3 spans into the schema 4 table, in the open transaction.
+  bool migrate_spans(std::string& error);
+  /// The file's schema version, read again by each reader call: another connection may have
+  /// migrated it since this one opened.
+  int schema();
   std::int64_t resource_id(std::string_view json);
-  /// The number (`id`) of the stored span with this span's trace and span ids; 0 when none.
-  std::int64_t stored_pk(const otlp::Span& sp);
+  /// The number (`id`) of the stored span with this trace number and span id; 0 when none.
+  std::int64_t stored_pk(std::int64_t trace_pk, const otlp::Span& sp);
   /// The id of an indexed "key\0value" (hash: std::hash of it) in `attr_values`, added when new;
   /// 0 on error.
   std::int64_t attr_id(std::string_view key_value, std::size_t hash);
@@ -266,7 +273,7 @@ class Store {
     const otlp::Span* span = nullptr;
     const otlp::ScopeSpans* scope = nullptr;
     std::string_view service, session, user, event_type;
-    std::int64_t resource = 0, pk = 0;
+    std::int64_t resource = 0, pk = 0, trace_pk = 0;
     std::uint64_t start = 0, end = 0;
     std::size_t attrs_begin = 0, attrs_end = 0, ids_begin = 0, ids_end = 0;
   };
