@@ -84,8 +84,19 @@ std::uint64_t realtime_ns() noexcept {
 }
 
 bool ticks_are_tsc() noexcept {
-  static const bool tsc = state().tsc;
+  static const bool tsc = [] {
+    bool t = state().tsc;
+    g_ticks_tsc.store(t, std::memory_order_relaxed);
+    return t;
+  }();
   return tsc;
+}
+
+std::uint64_t now_ticks_slow() noexcept {
+#if defined(__x86_64__)
+  if (ticks_are_tsc()) return __rdtsc();
+#endif
+  return realtime_ns();
 }
 
 Calibration current_calibration() noexcept {

@@ -4,6 +4,7 @@
 // ticks to Unix nanoseconds with a calibration it refreshes.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #if defined(__x86_64__)
@@ -17,11 +18,19 @@ bool ticks_are_tsc() noexcept;
 
 std::uint64_t realtime_ns() noexcept;
 
+/// Set (once, by ticks_are_tsc()) when ticks are TSC cycles: read inline by now_ticks(), which
+/// saves a call and a guard check per tick on the span path.
+inline std::atomic<bool> g_ticks_tsc{false};
+
+/// The first ticks of the process, and every tick without a TSC: decides (once) and reads.
+std::uint64_t now_ticks_slow() noexcept;
+
 inline std::uint64_t now_ticks() noexcept {
 #if defined(__x86_64__)
-  if (ticks_are_tsc()) return __rdtsc();
+  if (g_ticks_tsc.load(std::memory_order_relaxed)) [[likely]]
+    return __rdtsc();
 #endif
-  return realtime_ns();
+  return now_ticks_slow();
 }
 
 /// A snapshot of the tick-to-wall-time calibration: unix = anchor_unix + (t - anchor_ticks) * k.

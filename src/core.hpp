@@ -17,6 +17,7 @@
 #include "skein/sampler.hpp"
 #include "skein/tracer.hpp"
 #include "spsc.hpp"
+#include "tls.hpp"
 
 namespace skein::detail {
 
@@ -38,8 +39,22 @@ struct ThreadBuffer {
   ThreadBuffer(std::shared_ptr<TracerCore> core, std::uint32_t capacity);
   ~ThreadBuffer();
 
-  /// Owner only. Null when all `capacity` records are in flight.
-  SpanRecord* acquire() noexcept;
+  /// Owner only. Null when all `capacity` records are in flight. The common case (a record on
+  /// the local free list) is inline; refill() takes back returned records and grows the pool.
+  SpanRecord* acquire() noexcept {
+    SpanRecord* r = free_;
+    if (r == nullptr) [[unlikely]] {
+      r = refill();
+      if (r == nullptr) return nullptr;
+    }
+    free_ = r->next_free;
+    // The pipeline thread only reads records; clearing them here, on lines this thread is about
+    // to write anyway, keeps those lines from bouncing between cores twice.
+    r->reset();
+    return r;
+  }
+  /// Owner only: the slow part of acquire(); the first free record, or null.
+  SpanRecord* refill() noexcept;
   /// Owner only: a record that never left this thread goes straight back.
   void release_local(SpanRecord* r) noexcept {
     r->next_free = free_;
@@ -70,6 +85,16 @@ struct ThreadBuffer {
   std::vector<std::unique_ptr<SpanRecord[]>> chunks_;
 };
 
+/// The calling thread's buffer for the tracer core it used last (a one-entry cache in front of
+/// TracerCore::local_buffer()). Trivially destructible and constant-initialized, so that the hot
+/// path reads it without a TLS guard; the owning list in tracer.cpp releases the buffers at
+/// thread exit.
+struct TlCache {
+  std::uint64_t core_id = 0;
+  ThreadBuffer* buffer = nullptr;
+};
+inline SKEIN_HOT_TLS TlCache tl_cache;
+
 class TracerCore : public std::enable_shared_from_this<TracerCore> {
  public:
   TracerCore(FinalizedOptions options, Error status,
@@ -80,8 +105,33 @@ class TracerCore : public std::enable_shared_from_this<TracerCore> {
   void start();
 
   Span start_span(std::string_view name, const SpanOptions& options) noexcept;
-  /// A recording span ended on the calling thread.
-  void submit(SpanRecord* r) noexcept;
+  /// start_span()'s common case and general case (tracer.cpp).
+  Span start_common(std::string_view name, const SpanOptions& options) noexcept;
+  Span start_general(std::string_view name, const SpanOptions& options) noexcept;
+  void record_span(Span& s, ThreadBuffer* buf, ContextState& cur, std::string_view name,
+                   const SpanOptions& o, TraceId trace, SpanId span, SpanId parent,
+                   std::uint8_t flags, bool remote, double probability,
+                   const std::shared_ptr<const ContextExtras>* extras) noexcept;
+  void attach_extras(SpanRecord& r, const std::shared_ptr<const ContextExtras>& extras) noexcept;
+  /// A recording span ended on the calling thread. The common case is inline: the thread's own
+  /// record, its cached buffer, tracer enabled, nothing waiting to be handed off before it, and
+  /// room in the ring; submit_slow() handles every other case.
+  void submit(SpanRecord* r) noexcept {
+    ThreadBuffer* b = tl_cache.buffer;
+    if (tl_cache.core_id == id_ && r->home == b && enabled() && b->foreign_dropped.empty())
+        [[likely]] {
+      b->ended.inc();
+      if (b->ready.push(r)) [[likely]] {
+        // Every 128 hand-offs, look at the ring's real depth and wake the pipeline when an
+        // eighth of this thread's records wait in it, long before the pool runs dry.
+        if ((++b->pushes & 127) == 0) [[unlikely]]
+          check_depth(*b);
+        return;
+      }
+      return queue_full(*b, r);
+    }
+    submit_slow(r);
+  }
   /// The sampler never samples a root (always_off, probability(0)).
   bool never_samples_roots() const noexcept { return never_counts_ != nullptr; }
   /// start_span() for a root (no explicit parent, nothing current) when never_samples_roots().
@@ -118,6 +168,9 @@ class TracerCore : public std::enable_shared_from_this<TracerCore> {
 
  private:
   friend struct ThreadBuffer;
+  void submit_slow(SpanRecord* r) noexcept;
+  void queue_full(ThreadBuffer& b, SpanRecord* r) noexcept;
+  void check_depth(ThreadBuffer& b) noexcept;
   ThreadBuffer* register_thread() noexcept;
   void run() noexcept;
   std::size_t drain_once() noexcept;

@@ -164,7 +164,7 @@ class Flattener final : public ValueWriter {
 
  private:
   void add_array(ScalarType t, const Value* d, std::size_t n) {
-    std::vector<Attribute>& vec = r_.target_vector(t_);
+    AttrList& vec = r_.target_vector(t_);
     if (vec.size() >= r_.max_attrs && !r_.make_room(t_, path_)) return;
     Arena& a = r_.arena;
     AttrValue value;
@@ -266,26 +266,27 @@ std::string_view SpanRecord::store_cut(std::string_view s) noexcept {
   return arena.copy(cut_utf8(s, max_value_length));
 }
 
-bool SpanRecord::grow(std::vector<Attribute>& vec) noexcept {
-  try {
-    vec.reserve(vec.size() * 2 + 8);
-    return true;
-  } catch (...) {
-    ++dropped_attrs;
-    rare = true;
-    return false;
-  }
+bool AttrList::reserve(std::size_t n) noexcept {
+  if (n <= cap_) return true;
+  if (n > UINT32_MAX) return false;
+  std::unique_ptr<Attribute[]> p(new (std::nothrow) Attribute[n]);
+  if (!p) return false;
+  std::copy(begin(), end(), p.get());
+  data_ = std::move(p);
+  cap_ = static_cast<std::uint32_t>(n);
+  return true;
 }
 
-void SpanRecord::push_slow(std::vector<Attribute>& vec, const Attribute& a) noexcept {
-  try {
-    vec.push_back(a);
-  } catch (...) {
-    {
-      ++dropped_attrs;
-      rare = true;
-    }
-  }
+bool SpanRecord::grow(AttrList& vec) noexcept {
+  if (vec.reserve(vec.size() * 2 + 8)) return true;
+  ++dropped_attrs;
+  rare = true;
+  return false;
+}
+
+void SpanRecord::push_slow(AttrList& vec, const Attribute& a) noexcept {
+  if (vec.full() && !grow(vec)) return;
+  vec.append() = a;
 }
 
 namespace {
@@ -374,7 +375,7 @@ void SpanRecord::dedupe_attributes() noexcept {
   }
   if (out > 0) {
     std::move(attrs.begin() + static_cast<std::ptrdiff_t>(out), attrs.end(), attrs.begin());
-    attrs.resize(n - out);
+    attrs.truncate(n - out);
   }
 }
 

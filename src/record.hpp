@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -42,6 +43,24 @@ inline void copy_short(char* d, const char* s, std::size_t n) noexcept {
   }
 }
 
+/// copy_short() for n <= 32: no call on any path.
+[[gnu::always_inline]] inline void copy_upto32(char* d, const char* s, std::size_t n) noexcept {
+  if (n >= 16) {
+    std::memcpy(d, s, 16);
+    std::memcpy(d + n - 16, s + n - 16, 16);
+  } else if (n >= 8) {
+    std::memcpy(d, s, 8);
+    std::memcpy(d + n - 8, s + n - 8, 8);
+  } else if (n >= 4) {
+    std::memcpy(d, s, 4);
+    std::memcpy(d + n - 4, s + n - 4, 4);
+  } else if (n > 0) {
+    d[0] = s[0];
+    d[n / 2] = s[n / 2];
+    d[n - 1] = s[n - 1];
+  }
+}
+
 /// A bump allocator in blocks. `reset()` keeps the memory (up to a cap) for the next span.
 class Arena {
  public:
@@ -55,6 +74,13 @@ class Arena {
       return cur_ + at;
     }
     return alloc_slow(n, align);
+  }
+  /// alloc() in the current block only: null when it has no room (no call, no new block).
+  char* try_alloc(std::size_t n) noexcept {
+    if (used_ + n > cap_) return nullptr;  // also with no block yet (cap_ 0), unless n is 0
+    char* p = cur_ + used_;
+    used_ += n;
+    return p;
   }
   std::string_view copy(std::string_view s) noexcept {
     if (s.empty()) return {};
@@ -98,6 +124,43 @@ struct LinkRec {
   std::string_view trace_state;  // the linked context's W3C tracestate, in the arena
 };
 
+/// A growable array of attributes that keeps its capacity when a record is reused. std::vector's
+/// emplace_back carries its reallocation path inline, which made g++ build a frame and save six
+/// registers on every attribute a span records; here appending is a bounds check and a few
+/// stores, and growing is a separate call (reserve()).
+class AttrList {
+ public:
+  AttrList() = default;
+  AttrList(const AttrList&) = delete;
+  AttrList& operator=(const AttrList&) = delete;
+
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  [[nodiscard]] bool full() const noexcept { return size_ == cap_; }
+  Attribute* data() noexcept { return data_.get(); }
+  const Attribute* data() const noexcept { return data_.get(); }
+  Attribute* begin() noexcept { return data_.get(); }
+  Attribute* end() noexcept { return data_.get() + size_; }
+  const Attribute* begin() const noexcept { return data_.get(); }
+  const Attribute* end() const noexcept { return data_.get() + size_; }
+  Attribute& operator[](std::size_t i) noexcept { return data_[i]; }
+  const Attribute& operator[](std::size_t i) const noexcept { return data_[i]; }
+  operator std::span<const Attribute>() const noexcept { return {data_.get(), size_}; }
+
+  void clear() noexcept { size_ = 0; }
+  /// Keeps the first `n` attributes (n <= size()).
+  void truncate(std::size_t n) noexcept { size_ = static_cast<std::uint32_t>(n); }
+  /// The next slot. Precondition: !full().
+  Attribute& append() noexcept { return data_[size_++]; }
+  /// Room for at least `n` attributes; false (nothing changed) when memory runs out.
+  bool reserve(std::size_t n) noexcept;
+
+ private:
+  std::unique_ptr<Attribute[]> data_;
+  std::uint32_t size_ = 0, cap_ = 0;
+};
+
 /// Where flattened attributes go.
 enum class AttrTarget : std::uint8_t { span, event, link };
 
@@ -124,7 +187,7 @@ struct alignas(64) SpanRecord {
 
   // Line 1: name, user attributes, where the record goes back to.
   std::string_view name;
-  std::vector<Attribute> attrs;
+  AttrList attrs;
   ThreadBuffer* home = nullptr;
   std::string_view status_message;
 
@@ -133,9 +196,9 @@ struct alignas(64) SpanRecord {
   std::uint32_t dropped_attrs = 0, dropped_events = 0, dropped_links = 0, truncated = 0;
   std::uint32_t callback_failures = 0;
   std::vector<EventRec> events;
-  std::vector<Attribute> event_attrs;
+  AttrList event_attrs;
   std::vector<LinkRec> links;
-  std::vector<Attribute> link_attrs;
+  AttrList link_attrs;
 
   // Producer side only.
   Arena arena;
@@ -150,14 +213,11 @@ struct alignas(64) SpanRecord {
 
   /// Clears the data for reuse (keeping capacity). Inline, and the fields read only when `rare`
   /// are cleared only when it is set: every write to one of them sets `rare` (~25 instructions a
-  /// span fewer).
+  /// span fewer). The identity fields, name, kind, type and sampling probability are not cleared:
+  /// TracerCore::start_span writes every one of them.
   void reset() noexcept {
-    name = {};
     status = StatusCode::unset;
     status_message = {};
-    sampling_probability = -1;
-    type = EventType::generic;
-    kind = SpanKind::internal;
     attrs.clear();
     arena.reset();
     if (rare) [[unlikely]]
@@ -178,15 +238,15 @@ struct alignas(64) SpanRecord {
   /// Adds one scalar attribute whose key already lives in the arena (or is static).
   void add_scalar_stored_key(AttrTarget target, std::string_view stored_key,
                              const Value& value) noexcept {
-    std::vector<Attribute>& vec = target_vector(target);
+    AttrList& vec = target_vector(target);
     if (vec.size() >= max_attrs && !make_room(target, stored_key)) return;
     // The attribute is written in place: building an AttrValue in a local and copying it made
     // the copy's 16-byte load wait on two narrower stores (no store-to-load forwarding), ~10 ns
     // per attribute.
-    if (vec.size() == vec.capacity()) [[unlikely]] {
+    if (vec.full()) [[unlikely]] {
       if (!grow(vec)) return;
     }
-    Attribute& a = vec.emplace_back();
+    Attribute& a = vec.append();
     a.key = stored_key;
     switch (value.kind()) {
       case Value::Kind::boolean: a.value = AttrValue(value.as_bool()); break;
@@ -196,6 +256,55 @@ struct alignas(64) SpanRecord {
       default: break;  // null: an empty value
     }
   }
+  /// The common attribute: a scalar under a key of at most 32 bytes (a string value too), with
+  /// room in the list (below the limit and its capacity) and in the arena's current block. Key
+  /// and value are copied into one arena allocation. False, with nothing written, when any of
+  /// that does not hold: the caller then takes the general path (set()), which handles every
+  /// case. Inline, and without a call on any of its paths, so that its callers need no frame:
+  /// the general path's three calls cost ~90 instructions per attribute.
+  [[gnu::always_inline]] bool try_add_scalar(AttrList& vec, std::string_view key,
+                                             const Value& value) noexcept {
+    return try_add_scalar_impl<false>(vec, {}, key, value);
+  }
+  /// try_add_scalar() under `prefix.key` (enrich_span's namespaces; prefix of at most 32 bytes).
+  [[gnu::always_inline]] bool try_add_scalar(AttrList& vec, std::string_view prefix,
+                                             std::string_view key, const Value& value) noexcept {
+    return try_add_scalar_impl<true>(vec, prefix, key, value);
+  }
+  template <bool kPrefixed>
+  [[gnu::always_inline]] bool try_add_scalar_impl(AttrList& vec, std::string_view prefix,
+                                                  std::string_view key,
+                                                  const Value& value) noexcept {
+    const Value::Kind k = value.kind();
+    if (!value.is_scalar()) return false;
+    const std::string_view s = k == Value::Kind::string ? value.as_string() : std::string_view{};
+    if (vec.full() || vec.size() >= max_attrs || key.size() > 32 || s.size() > 32 ||
+        s.size() > max_value_length || (kPrefixed && prefix.size() > 32))
+      return false;
+    const std::size_t key_size = kPrefixed ? prefix.size() + 1 + key.size() : key.size();
+    char* p = arena.try_alloc(key_size + s.size());
+    if (p == nullptr) return false;
+    if constexpr (kPrefixed) {
+      copy_upto32(p, prefix.data(), prefix.size());
+      p[prefix.size()] = '.';
+      copy_upto32(p + prefix.size() + 1, key.data(), key.size());
+    } else {
+      copy_upto32(p, key.data(), key.size());
+    }
+    Attribute& a = vec.append();
+    a.key = std::string_view(p, key_size);
+    switch (k) {
+      case Value::Kind::boolean: a.value = AttrValue(value.as_bool()); break;
+      case Value::Kind::int64: a.value = AttrValue(value.as_int()); break;
+      case Value::Kind::float64: a.value = AttrValue(value.as_double()); break;
+      case Value::Kind::string:
+        copy_upto32(p + key_size, s.data(), s.size());
+        a.value = AttrValue(std::string_view(p + key_size, s.size()));
+        break;
+      default: a.value = AttrValue(); break;  // null: an empty value
+    }
+    return true;
+  }
   /// Copies a string value into the arena, cut to the length limit (counted).
   std::string_view store_string(std::string_view s) noexcept {
     if (s.size() > max_value_length) [[unlikely]]
@@ -203,7 +312,7 @@ struct alignas(64) SpanRecord {
     return arena.copy(s);
   }
 
-  std::vector<Attribute>& target_vector(AttrTarget t) noexcept {
+  AttrList& target_vector(AttrTarget t) noexcept {
     return t == AttrTarget::span ? attrs : (t == AttrTarget::event ? event_attrs : link_attrs);
   }
   /// At the attribute limit: dedupes, and counts a drop when still full, unless `key` replaces
@@ -211,9 +320,9 @@ struct alignas(64) SpanRecord {
   /// True if there is room.
   bool make_room(AttrTarget target, std::string_view key) noexcept;
   std::string_view store_cut(std::string_view s) noexcept;
-  void push_slow(std::vector<Attribute>& vec, const Attribute& a) noexcept;
+  void push_slow(AttrList& vec, const Attribute& a) noexcept;
   /// Makes room for one more attribute (counted as dropped when memory runs out).
-  bool grow(std::vector<Attribute>& vec) noexcept;
+  bool grow(AttrList& vec) noexcept;
   /// Removes earlier duplicates of a key, keeping the last value in the position of the last set.
   void dedupe_attributes() noexcept;
 };

@@ -73,19 +73,39 @@ std::string demangle(const char* name) {
 }
 }  // namespace
 
-void enrich_namespaces(SpanRecord& record, const Enrichment& e) noexcept {
-  SpanRecord* r = &record;
-  // set() writes a flat map of scalars straight to `prefix.key` attributes (the common case).
-  auto one = [r](Namespace ns, const Fields& f) {
-    if (!f.empty()) r->set(AttrTarget::span, prefix(ns), {}, f.value(), false);
-  };
-  one(Namespace::metadata, e.metadata);
-  one(Namespace::metrics, e.metrics);
-  one(Namespace::feedback, e.feedback);
-  one(Namespace::inputs, e.inputs);
-  one(Namespace::outputs, e.outputs);
-  one(Namespace::config, e.config);
-  one(Namespace::user_properties, e.user_properties);
+namespace {
+// The namespaces' prefixes, inline here (prefix() is the public form).
+constexpr std::string_view kPrefixes[] = {
+    "honeyhive_metadata", "honeyhive_metrics", "honeyhive_feedback",       "honeyhive_inputs",
+    "honeyhive_outputs",  "honeyhive_config",  "honeyhive_user_properties"};
+}  // namespace
+
+namespace {
+// One namespace's fields. A braced list of fields is a map: its scalars go straight to
+// `prefix.key` attributes (the common case, inline); anything else takes set()'s general path,
+// which flattens it.
+void enrich_namespace(SpanRecord& r, Namespace ns, const Fields& f) noexcept {
+  const std::string_view pre = kPrefixes[static_cast<std::size_t>(ns)];
+  const Value& v = f.value();
+  if (v.kind() != Value::Kind::map) return r.set(AttrTarget::span, pre, {}, v, false);
+  const Field* fields = v.map_data();
+  for (std::size_t i = 0, n = v.map_size(); i < n; ++i) {
+    if (!r.try_add_scalar(r.attrs, pre, fields[i].key, fields[i].value)) [[unlikely]]
+      r.set(AttrTarget::span, pre, fields[i].key, fields[i].value, false);
+  }
+}
+}  // namespace
+
+void enrich_namespaces(SpanRecord& r, const Enrichment& e) noexcept {
+  // Empty namespaces (most of them) are skipped without a call.
+  if (!e.metadata.empty()) enrich_namespace(r, Namespace::metadata, e.metadata);
+  if (!e.metrics.empty()) enrich_namespace(r, Namespace::metrics, e.metrics);
+  if (!e.feedback.empty()) enrich_namespace(r, Namespace::feedback, e.feedback);
+  if (!e.inputs.empty()) enrich_namespace(r, Namespace::inputs, e.inputs);
+  if (!e.outputs.empty()) enrich_namespace(r, Namespace::outputs, e.outputs);
+  if (!e.config.empty()) enrich_namespace(r, Namespace::config, e.config);
+  if (!e.user_properties.empty())
+    enrich_namespace(r, Namespace::user_properties, e.user_properties);
 }
 
 void record_input(Span& span, const TraceOptions& options, std::size_t index,
@@ -170,13 +190,18 @@ void Span::note_callback_failure() noexcept {
 }
 
 Span& Span::set(std::string_view key, const Value& value) noexcept {
-  if (rec_ != nullptr) rec_->set(detail::AttrTarget::span, {}, key, value, true);
+  detail::SpanRecord* r = rec_;
+  if (r != nullptr && !r->try_add_scalar(r->attrs, key, value)) [[unlikely]]
+    r->set(detail::AttrTarget::span, {}, key, value, true);
   return *this;
 }
 
 Span& Span::set(std::initializer_list<Field> attributes) noexcept {
-  if (rec_ != nullptr) {
-    for (const Field& f : attributes) rec_->set(detail::AttrTarget::span, {}, f.key, f.value, true);
+  if (detail::SpanRecord* r = rec_) {
+    for (const Field& f : attributes) {
+      if (!r->try_add_scalar(r->attrs, f.key, f.value))
+        r->set(detail::AttrTarget::span, {}, f.key, f.value, true);
+    }
   }
   return *this;
 }
@@ -342,16 +367,8 @@ Scope::~Scope() {
 // ---- enrich_span -------------------------------------------------------------------------------
 
 std::string_view prefix(Namespace ns) noexcept {
-  switch (ns) {
-    case Namespace::metadata: return "honeyhive_metadata";
-    case Namespace::metrics: return "honeyhive_metrics";
-    case Namespace::feedback: return "honeyhive_feedback";
-    case Namespace::inputs: return "honeyhive_inputs";
-    case Namespace::outputs: return "honeyhive_outputs";
-    case Namespace::config: return "honeyhive_config";
-    case Namespace::user_properties: return "honeyhive_user_properties";
-  }
-  return "honeyhive_metadata";
+  const auto i = static_cast<std::size_t>(ns);
+  return i < std::size(detail::kPrefixes) ? detail::kPrefixes[i] : detail::kPrefixes[0];
 }
 
 namespace {
@@ -380,7 +397,9 @@ bool enrich_span(Namespace ns, std::string_view key, const Value& value) noexcep
     detail::g_enrich_without_span.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  r->set(detail::AttrTarget::span, prefix(ns), key, value, false);
+  const std::string_view pre = prefix(ns);
+  if (!r->try_add_scalar(r->attrs, pre, key, value)) [[unlikely]]
+    r->set(detail::AttrTarget::span, pre, key, value, false);
   return true;
 }
 

@@ -24,13 +24,8 @@ namespace {
 
 std::atomic<std::uint64_t> g_next_core_id{1};
 
-// The calling thread's buffers. The one-entry cache is trivially destructible so that the hot
-// path needs no TLS guard; the owning list releases (orphans) the buffers at thread exit.
-struct TlCache {
-  std::uint64_t core_id = 0;
-  ThreadBuffer* buffer = nullptr;
-};
-SKEIN_HOT_TLS TlCache tl_cache;
+// The calling thread's buffers (tl_cache in core.hpp is the one-entry cache in front of them);
+// the owning list releases (orphans) the buffers at thread exit.
 SKEIN_HOT_TLS bool tl_exited = false;
 
 struct TlBuffers {
@@ -167,11 +162,9 @@ void TracerCore::release_after_stop() noexcept {
   // holds any more retires its counters into retired_).
 }
 
-SpanRecord* ThreadBuffer::acquire() noexcept {
-  if (free_ == nullptr) {
-    SpanRecord* r = nullptr;
-    while (returned.pop(r)) release_local(r);
-  }
+SpanRecord* ThreadBuffer::refill() noexcept {
+  SpanRecord* r = nullptr;
+  while (returned.pop(r)) release_local(r);
   if (free_ == nullptr && created_ < capacity) {
     std::uint32_t n = std::min<std::uint32_t>(created_ == 0 ? 16 : 256, capacity - created_);
     try {
@@ -189,15 +182,7 @@ SpanRecord* ThreadBuffer::acquire() noexcept {
       return nullptr;
     }
   }
-  SpanRecord* r = free_;
-  if (r != nullptr) {
-    free_ = r->next_free;
-    // The pipeline thread only reads records; clearing them here, on lines this thread is about
-    // to write anyway, keeps those lines from bouncing between cores twice.
-    r->reset();
-    if (free_ != nullptr) __builtin_prefetch(free_, 1);
-  }
-  return r;
+  return free_;
 }
 
 // ---- TracerCore: application side --------------------------------------------------------------
@@ -323,7 +308,82 @@ inline void TracerCore::push_lazy_root(
   return s;
 }
 
+// Records a sampled span: takes a record, fills it, and makes it the current span of `s`.
+[[gnu::always_inline]] inline void TracerCore::record_span(
+    Span& s, ThreadBuffer* buf, ContextState& cur, std::string_view name, const SpanOptions& o,
+    TraceId trace, SpanId span, SpanId parent, std::uint8_t flags, bool remote, double probability,
+    const std::shared_ptr<const ContextExtras>* extras) noexcept {
+  SpanRecord* r = buf->acquire();
+  if (r == nullptr) [[unlikely]] {
+    buf->dropped_buffer_full.inc();
+    nudge();
+    return;
+  }
+  buf->sampled.inc();
+  if (!parent.valid()) buf->sampled_roots.inc();
+  r->trace = trace;
+  r->span = span;
+  r->parent = parent;
+  r->flags = flags;
+  r->parent_remote = remote;
+  r->sampling_probability = probability;
+  if (extras != nullptr) [[unlikely]]
+    attach_extras(*r, *extras);
+  r->kind = o.kind;
+  r->type = o.type;
+  r->name = r->arena.copy(name);
+  for (const Field& f : o.attributes) {
+    if (!r->try_add_scalar(r->attrs, f.key, f.value))
+      r->set(AttrTarget::span, {}, f.key, f.value, true);
+  }
+  s.rec_ = r;
+  s.saved_ = cur;
+  s.pushed_ = true;
+  cur = ContextState{trace, span, flags, false, false, r->extras ? &r->extras : nullptr, r};
+  if (o.resources) [[unlikely]]
+    begin_resources(*r, o.resources.rss);  // resources.cpp
+  r->start_ticks = now_ticks();
+}
+
+// The context's baggage, tracestate and context-local values on a new record.
+void TracerCore::attach_extras(SpanRecord& r,
+                               const std::shared_ptr<const ContextExtras>& extras) noexcept {
+  r.extras = extras;
+  r.rare = true;
+  if (!options_.baggage_attributes.empty()) copy_baggage_attributes(r, options_.baggage_attributes);
+  if (r.extras && r.extras->locals) apply_locals(r, *r.extras->locals);  // correlation.cpp
+}
+
+[[gnu::always_inline]] inline Span TracerCore::start_common(std::string_view name,
+                                                            const SpanOptions& o) noexcept {
+  Span s;
+  ContextState& cur = tl_current;
+  ThreadBuffer* buf = tl_cache.buffer;
+  if (cur.trace.valid()) {
+    // Inside an unsampled trace: a no-op handle (the decision was made at the root).
+    if ((cur.flags & trace_flags::sampled) == 0) return s;
+    record_span(s, buf, cur, name, o, cur.trace, new_span_id(), cur.span, cur.flags, cur.remote, -1,
+                cur.extras);
+    return s;
+  }
+  // A root kept without a sampler: its ids are those of a fresh nonce (src/ids.hpp).
+  const std::uint64_t nonce = next_nonce();
+  record_span(s, buf, cur, name, o, trace_id_of(nonce), span_id_of(nonce), SpanId{},
+              trace_flags::random | trace_flags::sampled, false, -1, cur.extras);
+  return s;
+}
+
 Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcept {
+  // The common span, decided without the general path's cases: no explicit parent, and either a
+  // child of the current sampled span or a root that a tracer without a sampler keeps.
+  const ContextState& cur = tl_current;
+  if (o.parent == nullptr && !o.new_root && tl_cache.core_id == id_ && enabled() &&
+      (cur.trace.valid() || options_.sampler == nullptr)) [[likely]]
+    return start_common(name, o);
+  return start_general(name, o);
+}
+
+Span TracerCore::start_general(std::string_view name, const SpanOptions& o) noexcept {
   Span s;
   ContextState& cur = tl_current;
   // The parent: explicit, none, or the current context.
@@ -423,42 +483,12 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
     return s;
   }
 
-  SpanRecord* r = buf->acquire();
-  if (r == nullptr) {
-    buf->dropped_buffer_full.inc();
-    nudge();
-    return s;
-  }
-  buf->sampled.inc();
-  if (!parent.valid()) buf->sampled_roots.inc();
-  r->trace = trace;
-  r->span = root_nonce != 0 ? span_id_of(root_nonce) : new_span_id();
-  r->parent = parent;
-  r->flags = flags;
-  r->parent_remote = remote;
-  r->sampling_probability = probability;
-  if (extras != nullptr) {
-    r->extras = *extras;
-    r->rare = true;
-    if (!options_.baggage_attributes.empty())
-      copy_baggage_attributes(*r, options_.baggage_attributes);
-    if (r->extras && r->extras->locals) apply_locals(*r, *r->extras->locals);  // correlation.cpp
-  }
-  r->kind = o.kind;
-  r->type = o.type;
-  r->name = r->arena.copy(name);
-  for (const Field& f : o.attributes) r->set(AttrTarget::span, {}, f.key, f.value, true);
-  s.rec_ = r;
-  s.saved_ = cur;
-  s.pushed_ = true;
-  cur = ContextState{trace, r->span, flags, false, false, r->extras ? &r->extras : nullptr, r};
-  if (o.resources) [[unlikely]]
-    begin_resources(*r, o.resources.rss);  // resources.cpp
-  r->start_ticks = now_ticks();
+  record_span(s, buf, cur, name, o, trace, root_nonce != 0 ? span_id_of(root_nonce) : new_span_id(),
+              parent, flags, remote, probability, extras);
   return s;
 }
 
-void TracerCore::submit(SpanRecord* r) noexcept {
+void TracerCore::submit_slow(SpanRecord* r) noexcept {
   ThreadBuffer* b = local_buffer();
   if (b == nullptr || !enabled()) {
     if (b != nullptr)
@@ -474,22 +504,25 @@ void TracerCore::submit(SpanRecord* r) noexcept {
   while (!b->foreign_dropped.empty() && b->ready.push(b->foreign_dropped.back())) {
     b->foreign_dropped.pop_back();
   }
-  if (!b->ready.push(r)) {
-    b->dropped_queue_full.inc();
-    if (r->home == b) {
-      b->release_local(r);
-    } else {
-      r->discard = true;
-      try {
-        b->foreign_dropped.push_back(r);
-      } catch (...) {  // out of memory: the record stays lost to its pool
-      }
+  if (!b->ready.push(r)) return queue_full(*b, r);
+  if ((++b->pushes & 127) == 0) check_depth(*b);
+}
+
+void TracerCore::queue_full(ThreadBuffer& b, SpanRecord* r) noexcept {
+  b.dropped_queue_full.inc();
+  if (r->home == &b) {
+    b.release_local(r);
+  } else {
+    r->discard = true;
+    try {
+      b.foreign_dropped.push_back(r);
+    } catch (...) {  // out of memory: the record stays lost to its pool
     }
-    return;
   }
-  // Every 128 hand-offs, look at the ring's real depth and wake the pipeline when an eighth of
-  // this thread's records wait in it, long before the pool runs dry.
-  if ((++b->pushes & 127) == 0 && b->ready.producer_size() >= b->capacity / 8) nudge();
+}
+
+void TracerCore::check_depth(ThreadBuffer& b) noexcept {
+  if (b.ready.producer_size() >= b.capacity / 8) nudge();
 }
 
 Stats TracerCore::stats() const noexcept {

@@ -331,6 +331,39 @@ TEST_F(EnrichTest, InsideAnUnsampledSpanIsACountedNoOp) {
   EXPECT_TRUE(off.spans().empty());
 }
 
+// enrich_span writes flat scalars under `prefix.key` inline when key and value are at most 32
+// bytes, and through the general path otherwise; a namespace may mix both, and nested values.
+TEST_F(EnrichTest, InlineAndGeneralPathsRecordTheSame) {
+  const std::string long_key(33, 'k'), long_value(33, 'v'), key32(32, 'q'), value32(32, 'w');
+  {
+    auto s = c.tracer.span("s");
+    skein::enrich_span({.metadata = {{"a", 1},
+                                     {long_key, "x"},
+                                     {"b", long_value},
+                                     {key32, value32},
+                                     {"nested", skein::List{1, "two"}},
+                                     {"", "empty key"},
+                                     {"c", nullptr}},
+                        .user_properties = {{"plan", "pro"}}});
+    for (int i = 0; i < 40; ++i) {  // past the attribute list's first capacity and arena block
+      skein::enrich_span(skein::Namespace::metrics, "m" + std::to_string(i), long_value + "!");
+    }
+  }
+  auto d = c.only();
+  EXPECT_EQ(d.int_attribute("honeyhive_metadata.a"), 1);
+  EXPECT_EQ(d.string_attribute("honeyhive_metadata." + long_key), "x");
+  EXPECT_EQ(d.string_attribute("honeyhive_metadata.b"), long_value);
+  EXPECT_EQ(d.string_attribute("honeyhive_metadata." + key32), value32);
+  EXPECT_EQ(d.int_attribute("honeyhive_metadata.nested.0"), 1);
+  EXPECT_EQ(d.string_attribute("honeyhive_metadata.nested.1"), "two");
+  EXPECT_EQ(d.string_attribute("honeyhive_metadata."), "empty key");
+  EXPECT_NE(d.attribute("honeyhive_metadata.c"), nullptr);
+  EXPECT_EQ(d.string_attribute("honeyhive_user_properties.plan"), "pro");
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(d.string_attribute("honeyhive_metrics.m" + std::to_string(i)), long_value + "!");
+  }
+}
+
 TEST_F(EnrichTest, EmptyNamespacesAddNothing) {
   {
     auto s = c.tracer.span("s");

@@ -398,6 +398,47 @@ TEST_F(SpanTest, AttributeTypes) {
   EXPECT_EQ(d.string_attribute("m2"), "two");
 }
 
+// Span::set writes a scalar under a key and value of at most 32 bytes inline, and everything
+// else through the general path: both must record the same, around every size boundary of the
+// inline copy, past the first block of the span's arena and past the attribute list's first
+// capacity (16).
+TEST_F(SpanTest, AttributesOfEverySizeAreRecordedExactly) {
+  Collecting c;
+  const std::size_t sizes[] = {0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 40, 64, 100};
+  auto text = [](std::size_t n, char seed) {
+    std::string s(n, ' ');
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (seed + i * 7) % 26);
+    return s;
+  };
+  std::vector<std::pair<std::string, std::string>> expected;
+  {
+    auto s = c.tracer.span("s");
+    for (std::size_t k : sizes) {
+      for (std::size_t v : sizes) {
+        std::string key = "k" + std::to_string(k) + "_" + std::to_string(v) + "_";
+        key += text(k > key.size() ? k - key.size() : 0, static_cast<char>(k));
+        std::string value = text(v, static_cast<char>(v + k));
+        s.set(key, value);
+        expected.emplace_back(key, value);
+      }
+    }
+    s.set("null", nullptr).set("t", true).set("i", -5).set("d", 0.125);
+    s.set({{"list.a", 1}, {std::string(40, 'x'), "long key in a list"}});
+  }
+  auto d = c.only();
+  ASSERT_EQ(expected.size(), std::size(sizes) * std::size(sizes));
+  for (const auto& [key, value] : expected) {
+    EXPECT_EQ(d.string_attribute(key), value) << key;
+  }
+  ASSERT_NE(d.attribute("null"), nullptr);
+  EXPECT_EQ(d.bool_attribute("t"), true);
+  EXPECT_EQ(d.int_attribute("i"), -5);
+  EXPECT_EQ(d.double_attribute("d"), 0.125);
+  EXPECT_EQ(d.int_attribute("list.a"), 1);
+  EXPECT_EQ(d.string_attribute(std::string(40, 'x')), "long key in a list");
+  EXPECT_EQ(d.dropped_attributes, 0u);
+}
+
 TEST_F(SpanTest, StartAttributesAreRecorded) {
   Collecting c;
   { auto s = c.tracer.span("s", {.attributes = {{"user.id", "u-1"}, {"n", 3}}}); }
