@@ -78,6 +78,9 @@ struct ThreadBuffer {
   // less per span).
   OwnedCounter sampled, sampled_roots, unsampled, ended, dropped_buffer_full, dropped_queue_full,
       dropped_shutdown;
+  // Roots decided inline under a sampler that never samples one (TracerCore::start_never_root):
+  // counted once here, as started, unsampled and the sampler's "seen" (one store, not three).
+  OwnedCounter never_roots;
 
  private:
   SpanRecord* free_ = nullptr;
@@ -133,9 +136,12 @@ class TracerCore : public std::enable_shared_from_this<TracerCore> {
     submit_slow(r);
   }
   /// The sampler never samples a root (always_off, probability(0)).
-  bool never_samples_roots() const noexcept { return never_counts_ != nullptr; }
-  /// start_span() for a root (no explicit parent, nothing current) when never_samples_roots().
+  bool never_samples_roots() const noexcept { return never_samples_roots_; }
+  /// start_span() for a root (no explicit parent, nothing current) when never_samples_roots():
+  /// start_never_root() when never_root_is_quick() (no call on its path), else the general form.
+  bool never_root_is_quick() const noexcept;
   Span start_never_root() noexcept;
+  Span start_never_root_slow() noexcept;
   static void push_lazy_root(Span& s, ContextState& cur, std::uint64_t nonce, std::uint8_t flags,
                              const std::shared_ptr<const ContextExtras>* extras) noexcept;
 
@@ -181,9 +187,9 @@ class TracerCore : public std::enable_shared_from_this<TracerCore> {
 
   const FinalizedOptions options_;
   const Error status_;
-  // The sampler's counters when it never samples a root (always_off, probability(0)): such roots
-  // are decided inline (see never_sampler_counts).
-  ThreadCounters* const never_counts_;
+  // The sampler never samples a root (always_off, probability(0)): such roots are decided
+  // inline and counted in ThreadBuffer::never_roots (see never_samples_roots in sampling.hpp).
+  const bool never_samples_roots_;
   Resource resource_;
   std::vector<std::shared_ptr<Exporter>> exporters_;
   std::atomic<bool> enabled_{false};
@@ -217,7 +223,7 @@ class TracerCore : public std::enable_shared_from_this<TracerCore> {
   std::vector<std::weak_ptr<ThreadBuffer>> released_buffers_;  // with buffers_mu_
   struct Totals {
     std::uint64_t started = 0, sampled = 0, sampled_roots = 0, unsampled = 0, ended = 0,
-                  buffer_full = 0, queue_full = 0, shutdown = 0;
+                  buffer_full = 0, queue_full = 0, shutdown = 0, never_roots = 0;
     void add(const ThreadBuffer& b) noexcept;
   } retired_;                           // counters of buffers that are gone, with buffers_mu_
   mutable std::mutex exporters_mu_;     // guards exporters_ against stats() once shutdown clears it

@@ -521,11 +521,11 @@ class Adaptive final : public Sampler {
 
 }  // namespace
 
-detail::ThreadCounters* detail::never_sampler_counts(Sampler* s) noexcept {
-  if (s == nullptr) return nullptr;
+bool detail::never_samples_roots(Sampler* s) noexcept {
+  if (s == nullptr) return false;
   bool never = dynamic_cast<AlwaysOff*>(s) != nullptr;
   if (auto* p = dynamic_cast<Probability*>(s)) never = p->never();
-  return never ? SamplerCounting::counts(*s) : nullptr;
+  return never;
 }
 
 std::shared_ptr<Sampler> always_on() {

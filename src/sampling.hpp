@@ -17,10 +17,10 @@ namespace skein::detail {
 
 class ThreadCounters;
 
-/// When `s` never samples a root (always_off, probability(0)): its counters, where a decision
-/// counts one "seen" (counter 0) and nothing else. The tracer then decides such roots inline,
-/// without the call. Null for every other sampler.
-ThreadCounters* never_sampler_counts(Sampler* s) noexcept;
+/// True when `s` never samples a root (always_off, probability(0)). The tracer then decides
+/// such roots inline, without the call, counts them in its own per-thread counter, and adds that
+/// count to the sampler's "seen" in Stats::samplers (the sampler's first entry).
+bool never_samples_roots(Sampler* s) noexcept;
 
 inline constexpr std::uint64_t kMaxThreshold = 1ULL << 56;  // 2^56
 

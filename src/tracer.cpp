@@ -115,10 +115,12 @@ ThreadBuffer::~ThreadBuffer() {
 }
 
 void TracerCore::Totals::add(const ThreadBuffer& b) noexcept {
-  started += b.sampled.get() + b.unsampled.get() + b.dropped_buffer_full.get();
+  const std::uint64_t never = b.never_roots.get();
+  started += b.sampled.get() + b.unsampled.get() + never + b.dropped_buffer_full.get();
   sampled += b.sampled.get();
   sampled_roots += b.sampled_roots.get();
-  unsampled += b.unsampled.get();
+  unsampled += b.unsampled.get() + never;
+  never_roots += never;
   ended += b.ended.get();
   buffer_full += b.dropped_buffer_full.get();
   queue_full += b.dropped_queue_full.get();
@@ -191,7 +193,7 @@ TracerCore::TracerCore(FinalizedOptions options, Error status,
                        std::vector<std::shared_ptr<Exporter>> exporters)
     : options_(std::move(options)),
       status_(std::move(status)),
-      never_counts_(never_sampler_counts(options_.sampler.get())),
+      never_samples_roots_(detail::never_samples_roots(options_.sampler.get())),
       exporters_(std::move(exporters)),
       id_(g_next_core_id.fetch_add(1)) {
   resource_.service_name = options_.service_name;
@@ -292,17 +294,29 @@ inline void TracerCore::push_lazy_root(
   cur = ContextState{TraceId{0, nonce}, SpanId{nonce}, flags, false, true, extras, nullptr};
 }
 
-// Inlined into Tracer::start: one call on this path instead of two.
+// A root under always_off / probability(0), decided without the sampler: counted once
+// (ThreadBuffer::never_roots), and a lazy context pushed so that it still propagates (sampled flag
+// 0), with no ids unless someone reads them. Quick when the thread's buffer is cached and a
+// nonce is at hand: start_never_root() then makes no call, so Tracer::start needs no frame.
+inline bool TracerCore::never_root_is_quick() const noexcept {
+  return tl_cache.core_id == id_ && tl_nonce_next != tl_nonce_end && enabled();
+}
+
 [[gnu::always_inline]] inline Span TracerCore::start_never_root() noexcept {
-  // A root under always_off / probability(0): counted (started, unsampled, the sampler's "seen"),
-  // and a lazy context pushed so that it still propagates (sampled flag 0): no sampler call, no
-  // ids unless someone reads them. One Span object on every path, so that it is built in place.
+  Span s;
+  tl_cache.buffer->never_roots.inc();
+  ContextState& cur = tl_current;
+  const std::uint64_t nonce = tl_nonce_next++;
+  push_lazy_root(s, cur, nonce, trace_flags::random, cur.extras);
+  return s;
+}
+
+Span TracerCore::start_never_root_slow() noexcept {
   Span s;
   if (!enabled()) return s;
-  ThreadBuffer* buf = tl_cache.core_id == id_ ? tl_cache.buffer : local_buffer();
+  ThreadBuffer* buf = local_buffer();
   if (buf == nullptr) return s;
-  buf->unsampled.inc();
-  never_counts_->add(0);
+  buf->never_roots.inc();
   ContextState& cur = tl_current;
   push_lazy_root(s, cur, next_nonce(), trace_flags::random, cur.extras);
   return s;
@@ -527,6 +541,7 @@ void TracerCore::check_depth(ThreadBuffer& b) noexcept {
 
 Stats TracerCore::stats() const noexcept {
   Stats s;
+  std::uint64_t never = 0;
   {
     std::lock_guard<std::mutex> lock(buffers_mu_);
     Totals t = retired_;
@@ -534,6 +549,7 @@ Stats TracerCore::stats() const noexcept {
     for (const auto& w : released_buffers_) {
       if (auto b = w.lock()) t.add(*b);
     }
+    never = t.never_roots;
     s.spans_started = t.started;
     s.spans_sampled = t.sampled;
     s.spans_unsampled = t.unsampled;
@@ -568,7 +584,10 @@ Stats TracerCore::stats() const noexcept {
   s.dropped_tail_sampling = x.discarded_tail_sampling;
   if (options_.sampler) {
     try {
+      const std::size_t first = s.samplers.size();
       options_.sampler->collect_stats(s.samplers);
+      // The roots decided inline were decisions of this sampler.
+      if (never_samples_roots_ && s.samplers.size() > first) s.samplers[first].seen += never;
     } catch (...) {
     }
   }
@@ -654,8 +673,10 @@ Tracer Tracer::init(const Options& options) noexcept {
 Span Tracer::start(std::string_view name, const SpanOptions& options) noexcept {
   detail::TracerCore* c = core_.get();
   if (c->never_samples_roots() && options.parent == nullptr && !options.new_root &&
-      !detail::tl_current.trace.valid())
-    return c->start_never_root();
+      !detail::tl_current.trace.valid()) {
+    if (c->never_root_is_quick()) return c->start_never_root();
+    return c->start_never_root_slow();
+  }
   return c->start_span(name, options);
 }
 
