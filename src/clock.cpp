@@ -115,7 +115,9 @@ Calibration current_calibration() noexcept {
     st.anchor_ticks = t;
     st.anchor_unix = u;
   }
-  return Calibration{true, st.anchor_ticks, st.anchor_unix, st.ns_per_tick};
+  Calibration c{true, st.anchor_ticks, st.anchor_unix, st.ns_per_tick};
+  c.prepare();
+  return c;
 }
 
 }  // namespace skein::detail

@@ -149,7 +149,7 @@ void TracerCore::export_batch() noexcept {
       __builtin_prefetch(batch_[i + 2]->attrs.data());  // its line 1 arrived by now
     }
     r->dedupe_attributes();
-    SpanView v;
+    SpanView& v = views_.emplace_back();  // reserved above (when that failed, this may throw)
     v.trace_id = r->trace;
     v.span_id = r->span;
     v.parent_span_id = r->parent;
@@ -192,7 +192,6 @@ void TracerCore::export_batch() noexcept {
       truncated += r->truncated;
       callbacks += r->callback_failures;
     }
-    views_.push_back(v);
   }
   bool ok = true;
   if (!abandoned_.load(std::memory_order_relaxed)) {

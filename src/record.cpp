@@ -340,11 +340,10 @@ void SpanRecord::set(AttrTarget target, std::string_view prefix, std::string_vie
   }
 }
 
-void SpanRecord::dedupe_attributes() noexcept {
+void SpanRecord::dedupe_slow() noexcept {
   const std::size_t n = attrs.size();
-  if (n < 2) return;
-  // Most spans have no duplicate key: prove it cheaply with a signature per key (length, first
-  // and last byte), comparing bytes only where two signatures match.
+  // A signature per key (length, first and last byte), comparing bytes only where two
+  // signatures match.
   auto sig = [](std::string_view k) -> std::uint32_t {
     if (k.empty()) return 0;
     return static_cast<std::uint32_t>(k.size()) << 16 |

@@ -324,7 +324,29 @@ struct alignas(64) SpanRecord {
   /// Makes room for one more attribute (counted as dropped when memory runs out).
   bool grow(AttrList& vec) noexcept;
   /// Removes earlier duplicates of a key, keeping the last value in the position of the last set.
-  void dedupe_attributes() noexcept;
+  void dedupe_attributes() noexcept {
+    if (attrs.size() >= 2 && may_have_duplicates()) [[unlikely]]
+      dedupe_slow();
+  }
+  /// False when no two keys can be equal: one pass with a 64-bit mask of hashed key signatures
+  /// (length, first and last byte), without a call. True on any collision (likely past ~10 keys).
+  [[nodiscard]] bool may_have_duplicates() const noexcept {
+    std::uint64_t mask = 0;
+    bool collided = false;
+    for (const Attribute& a : attrs) {
+      const std::size_t n = a.key.size();
+      std::uint64_t sig = n;
+      if (n != 0) {
+        sig |= std::uint64_t{static_cast<unsigned char>(a.key[0])} << 32 |
+               std::uint64_t{static_cast<unsigned char>(a.key[n - 1])} << 40;
+      }
+      const std::uint64_t bit = 1ULL << ((sig * 0x9E3779B97F4A7C15ULL) >> 58);
+      collided = collided || (mask & bit) != 0;
+      mask |= bit;
+    }
+    return collided;
+  }
+  void dedupe_slow() noexcept;
 };
 
 /// Adds an Enrichment's namespaces (metadata … user_properties, not `error`) to a record, as
