@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include "skein/skein.hpp"
@@ -379,8 +380,9 @@ TEST_F(StoreExporterTest, SchemaTwoFilesStillOpen) {
 }
 
 // A schema 3 file (spans keyed by trace id and span id, WITHOUT ROWID) reads as it is; a writer
-// migrates it to schema 4 (spans keyed by their trace's number) when it opens it, keeping every
-// span, attribute, event and span number; a reader opened before the migration reads on.
+// migrates it to schema 4 (spans indexed by their trace's number, attribute index as bitmaps) when
+// it opens it, keeping every span, attribute, event and span number; a reader opened before the
+// migration reads on.
 TEST_F(StoreExporterTest, SchemaThreeFilesMigrateToFour) {
   std::filesystem::create_directories(std::filesystem::path(db_).parent_path());
   sqlite3* db = nullptr;
@@ -461,7 +463,7 @@ TEST_F(StoreExporterTest, SchemaThreeFilesMigrateToFour) {
   ASSERT_EQ(sqlite3_exec(
                 db,
                 "SELECT (SELECT user_version FROM pragma_user_version)||' '||group_concat(name)"
-                " FROM pragma_index_info('sqlite_autoindex_spans_1')",
+                " FROM pragma_index_info('spans_by_trace')",
                 [](void* out, int, char** v, char**) {
                   *static_cast<std::string*>(out) = v[0] ? v[0] : "";
                   return 0;
@@ -496,4 +498,38 @@ TEST_F(StoreExporterTest, SchemaThreeFilesMigrateToFour) {
   EXPECT_EQ(got[2].name, "later");
   ASSERT_EQ(got[2].events.size(), 1u);
   EXPECT_EQ(got[2].events[0].name, "done");
+}
+
+// The attribute index keeps the bits of deleted traces (bitmaps by trace number): a trace stored
+// after retention deleted the one with the highest number must not take its number, or it would
+// be found by the deleted trace's values.
+TEST_F(StoreExporterTest, RetentionDoesNotLetANewTraceInheritADeletedOnesValues) {
+  std::string err;
+  auto st = skein::store::Store::open(db_, skein::store::Store::Mode::read_write, err);
+  ASSERT_TRUE(st) << err;
+  const auto now =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  auto trace = [&](std::uint64_t lo, std::uint64_t start, const char* value) {
+    auto req = one_span(skein::SpanId{lo}, "op");
+    auto& s = req.resource_spans[0].scope_spans[0].spans[0];
+    s.trace_id = skein::TraceId{9, lo};
+    s.start_time_unix_nano = start;
+    s.end_time_unix_nano = start + 1;
+    s.attributes.push_back({"k", text(value)});
+    return req;
+  };
+  ASSERT_TRUE(st->write(trace(1, now, "a")).ok);
+  ASSERT_TRUE(st->write(trace(2, 1000, "old")).ok);  // the last numbered, and the oldest
+  EXPECT_EQ(st->apply_retention({.max_age_days = 1}), 1u);
+  ASSERT_TRUE(st->write(trace(3, now, "c")).ok);
+  auto found = [&](const char* q) {
+    std::vector<std::string> out;
+    for (const auto& t : st->list_traces({.search = q})) out.push_back(t.trace_id);
+    return out;
+  };
+  EXPECT_TRUE(found("k=old").empty());
+  EXPECT_EQ(found("k=c"), (std::vector<std::string>{skein::TraceId{9, 3}.to_hex()}));
+  EXPECT_EQ(found("k=a"), (std::vector<std::string>{skein::TraceId{9, 1}.to_hex()}));
 }

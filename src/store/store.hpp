@@ -220,6 +220,8 @@ class Store {
   bool init_schema(std::string& error);
   /// Schema 2 and 3 spans into the schema 4 table, in the open transaction.
   bool migrate_spans(std::string& error);
+  /// Schema 3's attribute index (`trace_attrs`) into `trace_attr_bits`, when there is one.
+  bool migrate_attr_index(std::string& error);
   /// The file's schema version, read again by each reader call: another connection may have
   /// migrated it since this one opened.
   int schema();
@@ -279,7 +281,11 @@ class Store {
   };
   std::vector<PendingSpan> pending_;
   std::vector<std::int64_t> entry_ids_;  ///< scratch: attr_values ids of PreparedBatch::index
-  sqlite3_stmt* attr_by_id_ = nullptr;   ///< reading: key and value of an `attr_values` id
+  struct AttrBits {
+    std::int64_t attr, block, bits;
+  };
+  std::vector<AttrBits> bits_;          ///< scratch: the batch's rows of `trace_attr_bits`
+  sqlite3_stmt* attr_by_id_ = nullptr;  ///< reading: key and value of an `attr_values` id
   std::unordered_map<std::int64_t, std::pair<std::string, std::string>> attr_text_;
   std::atomic<int> wal_frames_{0};
 };
