@@ -9,15 +9,16 @@
 // (synchronous=NORMAL in WAL mode survives the death of the process; only a power loss can undo
 // the last commits).
 //
-// Schema (version 4): `spans` (one row per span, keyed by its trace's number in `traces` and its
-// span id, so that new rows are appended and a trace's spans are one range; its attributes in
-// order, each a reference to its `attr_values` row when indexed, else its JSON text: see
-// store.cpp), `events`, `links`, `resources` (deduplicated resource attributes), `traces` (one
-// row per trace id, numbered; with the summaries kept up to date by every write, for the lists)
-// and `sessions`, `attr_values` (each distinct short attribute key and value, once),
-// `trace_attrs` (value id, trace number: for attribute search) and `counters`. A writer migrates
-// files of schema 2 and 3 (spans keyed by trace id and span id) when it opens them; readers read
-// them as they are.
+// Schema (version 4): `spans` (one row per span, numbered in arrival order, with a unique index
+// on its trace's number in `traces` and its span id: ids are random, numbers grow, so new rows
+// and index entries are appended; its attributes in order, each a reference to its
+// `attr_values` row when indexed, else its JSON text: see store.cpp), `events`, `links`,
+// `resources` (deduplicated resource attributes), `traces` (one row per trace id, numbered, never
+// reusing a number; with the summaries kept up to date by every write, for the lists) and
+// `sessions`, `attr_values` (each distinct short attribute key and value, once),
+// `trace_attr_bits` (value id, block of 32 trace numbers, bitmap: for attribute search) and
+// `counters`. A writer migrates files of schema 2 and 3 (spans keyed by trace id and span id,
+// one attribute index row per value and trace) when it opens them; readers read them as they are.
 #pragma once
 
 #include <atomic>
