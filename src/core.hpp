@@ -13,6 +13,7 @@
 
 #include "record.hpp"
 #include "skein/config.hpp"
+#include "skein/detail/hot.hpp"
 #include "skein/exporter.hpp"
 #include "skein/sampler.hpp"
 #include "skein/tracer.hpp"
@@ -88,17 +89,7 @@ struct ThreadBuffer {
   std::vector<std::unique_ptr<SpanRecord[]>> chunks_;
 };
 
-/// The calling thread's buffer for the tracer core it used last (a one-entry cache in front of
-/// TracerCore::local_buffer()). Trivially destructible and constant-initialized, so that the hot
-/// path reads it without a TLS guard; the owning list in tracer.cpp releases the buffers at
-/// thread exit.
-struct TlCache {
-  std::uint64_t core_id = 0;
-  ThreadBuffer* buffer = nullptr;
-};
-inline SKEIN_HOT_TLS TlCache tl_cache;
-
-class TracerCore : public std::enable_shared_from_this<TracerCore> {
+class TracerCore : public std::enable_shared_from_this<TracerCore>, public CoreHot {
  public:
   TracerCore(FinalizedOptions options, Error status,
              std::vector<std::shared_ptr<Exporter>> exporters);
@@ -197,13 +188,11 @@ class TracerCore : public std::enable_shared_from_this<TracerCore> {
 
   const FinalizedOptions options_;
   const Error status_;
-  // The sampler never samples a root (always_off, probability(0)): such roots are decided
-  // inline and counted in ThreadBuffer::never_roots (see never_samples_roots in sampling.hpp).
-  const bool never_samples_roots_;
+  // never_samples_roots_ (CoreHot): the sampler never samples a root (always_off,
+  // probability(0)); such roots are decided inline and counted in ThreadBuffer::never_roots (see
+  // never_samples_roots in sampling.hpp). id_ and enabled_ are in CoreHot too.
   Resource resource_;
   std::vector<std::shared_ptr<Exporter>> exporters_;
-  std::atomic<bool> enabled_{false};
-  const std::uint64_t id_;
 
   // Registered buffers (mutex guards the vector; the pipeline copies it when `buffers_version_`
   // changes).

@@ -23,6 +23,7 @@
 
 #include "skein/context.hpp"
 #include "skein/detail/context_state.hpp"
+#include "skein/detail/hot.hpp"
 #include "tls.hpp"
 
 namespace skein::detail {
@@ -35,10 +36,8 @@ struct IdKeys {
 /// Process-wide keys, drawn from the OS before the first nonce is handed out.
 extern IdKeys g_id_keys;
 
-// Inline with constant initializers, so that every file accesses them directly (an extern
-// thread_local costs a check for a TLS init function on each access).
-inline SKEIN_HOT_TLS std::uint64_t tl_nonce_next = 0;
-inline SKEIN_HOT_TLS std::uint64_t tl_nonce_end = 0;
+// tl_nonce_next and tl_nonce_end (skein/detail/hot.hpp) are inline with constant initializers,
+// so that every file, and Tracer::span, accesses them directly.
 /// Takes a new block of nonces for this thread (and the keys, the first time); returns its first.
 std::uint64_t refill_nonces() noexcept;
 

@@ -62,6 +62,7 @@ ContextState& current_state() noexcept {
 }
 
 std::atomic<std::uint64_t> g_enrich_without_span{0};
+const SpanOptions kDefaultSpanOptions{};
 
 namespace {
 std::string demangle(const char* name) {

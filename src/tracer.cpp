@@ -191,11 +191,11 @@ SpanRecord* ThreadBuffer::refill() noexcept {
 
 TracerCore::TracerCore(FinalizedOptions options, Error status,
                        std::vector<std::shared_ptr<Exporter>> exporters)
-    : options_(std::move(options)),
+    // The base first (it is initialized first): from `options` before it is moved.
+    : CoreHot(g_next_core_id.fetch_add(1), detail::never_samples_roots(options.sampler.get())),
+      options_(std::move(options)),
       status_(std::move(status)),
-      never_samples_roots_(detail::never_samples_roots(options_.sampler.get())),
-      exporters_(std::move(exporters)),
-      id_(g_next_core_id.fetch_add(1)) {
+      exporters_(std::move(exporters)) {
   resource_.service_name = options_.service_name;
   resource_.project = options_.project;
   resource_.source = options_.source;
@@ -245,12 +245,12 @@ ThreadBuffer* TracerCore::local_buffer() noexcept {
   if (tl_exited) return nullptr;
   for (auto& b : tl_buffers.all) {
     if (b->core.get() == this) {
-      tl_cache = {id_, b.get()};
+      tl_cache = {id_, b.get(), &b->never_roots.v};
       return b.get();
     }
   }
   ThreadBuffer* b = register_thread();
-  if (b != nullptr) tl_cache = {id_, b};
+  if (b != nullptr) tl_cache = {id_, b, &b->never_roots.v};
   return b;
 }
 
@@ -634,8 +634,9 @@ std::vector<std::shared_ptr<Exporter>> make_builtin_exporters(const FinalizedOpt
 
 }  // namespace detail
 
-Tracer::Tracer() noexcept : core_(detail::noop_core()) {}
-Tracer::Tracer(std::shared_ptr<detail::TracerCore> core) noexcept : core_(std::move(core)) {}
+Tracer::Tracer() noexcept : core_(detail::noop_core()), hot_(core_.get()) {}
+Tracer::Tracer(std::shared_ptr<detail::TracerCore> core) noexcept
+    : core_(std::move(core)), hot_(core_.get()) {}
 
 Tracer Tracer::init(const Options& options) noexcept {
   try {

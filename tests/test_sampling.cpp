@@ -615,4 +615,40 @@ TEST(UnsampledRoot, EndedOutOfOrderRestoresWhatWasBefore) {
   EXPECT_EQ(st.samplers[0].sampled, 0u);
 }
 
+// The inline path (Tracer::span) relies on the thread's cached buffer being this tracer's:
+// alternating two always_off tracers on one thread, and one that was shut down, must each count
+// only their own roots, and a shut-down tracer's roots are no-ops that leave the context alone.
+TEST(UnsampledRoot, TwoTracersOnOneThreadAndAShutDownOneCountOnlyTheirOwn) {
+  auto mem = std::make_shared<skein::InMemoryExporter>();
+  auto a = make(skein::always_off(), mem);
+  auto b = make(skein::probability(0.0), mem);
+  for (int i = 0; i < 10; ++i) {
+    {
+      auto s = a.span("a");
+      EXPECT_TRUE(skein::Context::current().valid());
+    }
+    for (int j = 0; j < 2; ++j) {
+      auto s = b.span("b", {.kind = skein::SpanKind::server});  // the overload with options
+      EXPECT_TRUE(skein::Context::current().valid());
+    }
+  }
+  EXPECT_EQ(a.stats().spans_started, 10u);
+  EXPECT_EQ(a.stats().samplers.at(0).seen, 10u);
+  EXPECT_EQ(b.stats().spans_started, 20u);
+  EXPECT_EQ(b.stats().spans_unsampled, 20u);
+  ASSERT_TRUE(a.shutdown(std::chrono::seconds(5)));
+  {
+    auto s = a.span("after");
+    EXPECT_FALSE(s.recording());
+    EXPECT_FALSE(skein::Context::current().valid());  // nothing pushed by a stopped tracer
+  }
+  EXPECT_EQ(a.stats().spans_started, 10u);
+  {
+    auto s = b.span("still");
+    EXPECT_TRUE(skein::Context::current().valid());
+  }
+  EXPECT_EQ(b.stats().spans_started, 21u);
+  EXPECT_FALSE(skein::Context::current().valid());
+}
+
 }  // namespace lazy_ids

@@ -60,6 +60,8 @@ struct SpanOptions {
 class Tracer;
 class Span;
 namespace detail {
+/// SpanOptions{}, for the overloads without options.
+extern const SpanOptions kDefaultSpanOptions;
 class TracerCore;
 struct SpanRecordAccess {
   static SpanRecord* get(const Span& s) noexcept;
@@ -138,6 +140,13 @@ class [[nodiscard]] Span {
   friend struct detail::SpanRecordAccess;
   void finish() noexcept;
   void note_callback_failure() noexcept;
+  /// An unsampled root with a lazy context (Tracer::never_root): every member written once.
+  Span(const detail::ContextState& saved, std::uint64_t nonce) noexcept
+      : saved_(saved),
+        pushed_(true),
+        own_flags_(trace_flags::random),
+        own_lazy_(true),
+        own_span_{nonce} {}
 
   // A no-op span sets only rec_, pushed_ and own_span_: the other members are read only when
   // pushed_ (saved_) or own_span_ is valid (own_flags_, own_lazy_, own_trace_ unless lazy), so they

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "skein/config.hpp"
+#include "skein/detail/hot.hpp"
 #include "skein/sampler.hpp"
 #include "skein/span.hpp"
 
@@ -82,12 +83,27 @@ class Tracer {
   Tracer() noexcept;
 
   /// Starts a span, child of the current context (or `options.parent`).
-  Span span(std::string_view name, const SpanOptions& options = {}) noexcept {
-    // Inside an unsampled trace a span is a no-op handle: decided inline, without a call.
-    if (options.parent == nullptr && !options.new_root && detail::in_unsampled_trace()) {
-      return Span();
+  Span span(std::string_view name, const SpanOptions& options) noexcept {
+    if (options.parent == nullptr && !options.new_root) {
+      const detail::ContextState& cur = detail::tl_current;
+      if (cur.trace.valid()) {
+        // Inside an unsampled trace a span is a no-op handle: decided inline, without a call.
+        if ((cur.flags & trace_flags::sampled) == 0) return Span();
+      } else if (never_root_is_quick()) {
+        return never_root();  // a root that always_off / probability(0) would not keep
+      }
     }
     return start(name, options);
+  }
+  /// span() with default options (a separate overload, so that no options object is built).
+  Span span(std::string_view name) noexcept {
+    const detail::ContextState& cur = detail::tl_current;
+    if (cur.trace.valid()) {
+      if ((cur.flags & trace_flags::sampled) == 0) return Span();
+    } else if (never_root_is_quick()) {
+      return never_root();
+    }
+    return start(name, detail::kDefaultSpanOptions);
   }
   /// Starts a span only when `condition` holds; otherwise a no-op handle that records nothing and
   /// leaves the current context as it is (conditional tracing beyond sampling).
@@ -122,8 +138,27 @@ class Tracer {
  private:
   explicit Tracer(std::shared_ptr<detail::TracerCore> core) noexcept;
   Span start(std::string_view name, const SpanOptions& options) noexcept;
+  /// An unsampled root decided inline (the conditions are checked in span()): counted once, and
+  /// a lazy context pushed so that it still propagates (sampled flag 0), its ids computed only if
+  /// something reads them (src/ids.hpp). The same as TracerCore::start_never_root.
+  [[nodiscard]] bool never_root_is_quick() const noexcept {
+    return hot_->never_samples_roots_ && detail::tl_cache.core_id == hot_->id_ &&
+           detail::tl_nonce_next != detail::tl_nonce_end &&
+           hot_->enabled_.load(std::memory_order_relaxed);
+  }
+  Span never_root() noexcept {
+    std::atomic<std::uint64_t>& roots = *detail::tl_cache.never_roots;
+    roots.store(roots.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    detail::ContextState& cur = detail::tl_current;
+    const std::uint64_t nonce = detail::tl_nonce_next++;
+    Span s(cur, nonce);
+    cur = detail::ContextState{TraceId{0, nonce}, SpanId{nonce}, trace_flags::random, false, true,
+                               cur.extras,        nullptr};
+    return s;
+  }
   friend Tracer default_tracer() noexcept;
   std::shared_ptr<detail::TracerCore> core_;
+  detail::CoreHot* hot_;  // core_, as the part Tracer::span reads inline
 };
 
 /// The process default tracer (a no-op tracer when there is none).
