@@ -979,13 +979,13 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
       const PendingSpan& p = pending_[k];
       const otlp::Span& sp = *p.span;
       const int b = static_cast<int>(k * 25);
-      const auto sid = bytes_of(sp.span_id);
-      // Blobs are copied (TRANSIENT): the ids are on this stack frame.
       ins.bind(b + 1, p.trace_pk);
-      sqlite3_bind_blob(ins.get(), b + 2, sid.data(), 8, SQLITE_TRANSIENT);
+      // The ids' bytes are in pending_, which stays as it is until the statement has run.
+      put64(pending_[k].id_bytes, sp.span_id.value);
+      ins.bind_blob(b + 2, pending_[k].id_bytes, 8);
       if (sp.parent_span_id.valid()) {
-        const auto pid = bytes_of(sp.parent_span_id);
-        sqlite3_bind_blob(ins.get(), b + 3, pid.data(), 8, SQLITE_TRANSIENT);
+        put64(pending_[k].id_bytes + 8, sp.parent_span_id.value);
+        ins.bind_blob(b + 3, pending_[k].id_bytes + 8, 8);
       } else {
         ins.bind_null(b + 3);
       }

@@ -279,6 +279,7 @@ class Store {
     std::int64_t resource = 0, pk = 0, trace_pk = 0;
     std::uint64_t start = 0, end = 0;
     std::size_t attrs_begin = 0, attrs_end = 0, ids_begin = 0, ids_end = 0;
+    unsigned char id_bytes[16];  ///< its span id and parent span id as stored (big-endian)
   };
   std::vector<PendingSpan> pending_;
   std::vector<std::int64_t> entry_ids_;  ///< scratch: attr_values ids of PreparedBatch::index
