@@ -32,7 +32,9 @@ struct EndedEarly {
 constexpr std::size_t kEndedEarly = 8;
 SKEIN_HOT_TLS EndedEarly tl_ended_early[kEndedEarly];
 
-void remember_ended_early(SpanId span, const ContextState& saved) noexcept {
+// Out of line (and the next): rare, and inlined they made every span's end save six registers.
+[[gnu::noinline, gnu::cold]] void remember_ended_early(SpanId span,
+                                                       const ContextState& saved) noexcept {
   if (tl_ended_early_count == kEndedEarly) {
     for (std::size_t i = 1; i < kEndedEarly; ++i) tl_ended_early[i - 1] = tl_ended_early[i];
     --tl_ended_early_count;
@@ -41,7 +43,7 @@ void remember_ended_early(SpanId span, const ContextState& saved) noexcept {
 }
 
 // `next` is about to become current: skip the spans that already ended.
-void skip_ended_early(ContextState& next) noexcept {
+[[gnu::noinline, gnu::cold]] void skip_ended_early(ContextState& next) noexcept {
   for (std::size_t i = 0; i < tl_ended_early_count;) {
     if (tl_ended_early[i].span == next.span) {
       next = tl_ended_early[i].saved;
