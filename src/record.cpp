@@ -365,10 +365,68 @@ void SpanRecord::dedupe_slow() noexcept {
     }
     if (!dup) return;
   }
-  // Keep the last occurrence of each key, in order.
+  // Keep the last occurrence of each key, in order: walking from the end, an attribute is kept
+  // (moved to the next free place from the end) unless a kept one has its key. Past a few dozen
+  // keys the kept ones are found through a hash table (pairwise, a span enriched a few hundred
+  // times with the same keys cost the pipeline ~1 ms).
   std::size_t out = n;
+  thread_local std::vector<std::uint32_t> table;  // kept position + 1 per slot, 0 when empty
+  std::size_t mask = 0;
+  if (n > 32) {
+    std::size_t size = 64;
+    while (size < 2 * n) size <<= 1;
+    try {
+      table.assign(size, 0);
+      mask = size - 1;
+    } catch (...) {  // out of memory: the pairwise way below
+    }
+  }
+  // The key's length and its first and last 8 bytes (which tell most keys apart): a few loads and
+  // multiplies rather than a pass over every byte; equal hashes are told apart by the bytes.
+  auto hash = [](std::string_view k) {
+    std::uint64_t head = 0, tail = 0;
+    const std::size_t n = k.size();
+    if (n >= 8) {
+      std::memcpy(&head, k.data(), 8);
+      std::memcpy(&tail, k.data() + n - 8, 8);
+    } else {
+      std::memcpy(&head, k.data(), n);
+    }
+    std::uint64_t h = (head ^ (n * 0x9E3779B97F4A7C15ULL)) * 0xBF58476D1CE4E5B9ULL;
+    h = (h ^ tail ^ (h >> 31)) * 0x94D049BB133111EBULL;
+    return h ^ (h >> 29);
+  };
+  // Equal keys, 8 bytes at a time (the last word overlapping), without a call into memcmp.
+  auto same_key = [](std::string_view a, std::string_view b) {
+    const std::size_t k = a.size();
+    if (k != b.size()) return false;
+    if (k < 8) return a == b;
+    auto word = [](const char* p) {
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      return w;
+    };
+    for (std::size_t i = 0; i + 8 < k; i += 8) {
+      if (word(a.data() + i) != word(b.data() + i)) return false;
+    }
+    return word(a.data() + k - 8) == word(b.data() + k - 8);
+  };
   for (std::size_t i = n; i-- > 0;) {
     bool dup = false;
+    if (mask != 0) {
+      std::size_t slot = hash(attrs[i].key) & mask;
+      for (; table[slot] != 0; slot = (slot + 1) & mask) {
+        if (same_key(attrs[table[slot] - 1].key, attrs[i].key)) {
+          dup = true;
+          break;
+        }
+      }
+      if (!dup) {
+        attrs[--out] = attrs[i];
+        table[slot] = static_cast<std::uint32_t>(out + 1);
+      }
+      continue;
+    }
     for (std::size_t j = out; j < n && !dup; ++j) dup = attrs[j].key == attrs[i].key;
     if (!dup) attrs[--out] = attrs[i];
   }

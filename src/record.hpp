@@ -325,7 +325,9 @@ struct alignas(64) SpanRecord {
   bool grow(AttrList& vec) noexcept;
   /// Removes earlier duplicates of a key, keeping the last value in the position of the last set.
   void dedupe_attributes() noexcept {
-    if (attrs.size() >= 2 && may_have_duplicates()) [[unlikely]]
+    const std::size_t n = attrs.size();
+    // Past 64 keys the mask below all but surely has a collision: straight to the real check.
+    if (n >= 2 && (n > 64 || may_have_duplicates())) [[unlikely]]
       dedupe_slow();
   }
   /// False when no two keys can be equal: one pass with a 64-bit mask of hashed key signatures

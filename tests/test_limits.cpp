@@ -69,6 +69,39 @@ TEST(Limits, DuplicateKeysLastValueWins) {
   EXPECT_EQ(d.dropped_attributes, 0u);
 }
 
+// Many keys, many of them repeated (past the size where duplicates are found through a hash
+// table): one attribute per key, with its last value, in the order of the last sets.
+TEST(Limits, ManyRepeatedKeysKeepTheirLastValueInOrder) {
+  Collecting c;
+  {
+    auto s = c.tracer.span("s");
+    for (int round = 0; round < 3; ++round) {
+      for (int k = 0; k < 40; ++k) {
+        if (round == 2 && k % 2 == 1) continue;  // odd keys last set in round 1
+        s.set("user." + std::to_string(k), round * 100 + k);
+      }
+    }
+    for (int i = 0; i < 100; ++i) skein::enrich_span({.metadata = {{"n", i}}});
+  }
+  auto d = c.only();
+  EXPECT_EQ(d.dropped_attributes, 0u);
+  EXPECT_EQ(user_attributes(d), 40u);
+  EXPECT_EQ(count_key(d, "honeyhive_metadata.n"), 1u);
+  EXPECT_EQ(d.int_attribute("honeyhive_metadata.n"), 99);
+  std::vector<std::string> order;
+  for (const auto& [k, v] : d.attributes) {
+    if (!k.starts_with("user.")) continue;
+    const int key = std::stoi(k.substr(5));
+    EXPECT_EQ(d.int_attribute(k), (key % 2 == 1 ? 100 : 200) + key) << k;
+    order.push_back(k);
+  }
+  // Last sets: the odd keys in round 1, then the even keys in round 2.
+  std::vector<std::string> expected;
+  for (int k = 1; k < 40; k += 2) expected.push_back("user." + std::to_string(k));
+  for (int k = 0; k < 40; k += 2) expected.push_back("user." + std::to_string(k));
+  EXPECT_EQ(order, expected);
+}
+
 TEST(Limits, DuplicatesDoNotCountAgainstTheLimit) {
   Collecting c({.limits = {.max_attributes = 2}});
   {
