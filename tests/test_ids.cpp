@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cmath>
 #include <set>
 #include <string>
 #include <thread>
@@ -72,6 +73,46 @@ TEST(Ids, GeneratedIdsAreNonZeroAndDistinct) {
     ASSERT_TRUE(t.valid());
     EXPECT_TRUE(spans.insert(s.value).second);
     EXPECT_TRUE(traces.insert({t.hi, t.lo}).second);
+  }
+}
+
+// Consistent probability sampling reads the trace id's low 56 bits as a uniform random number,
+// and roots draw ids from consecutive nonces: every low bit must be balanced, and the share of
+// ids under a threshold must match its probability. 200,000 roots; tolerances are ~9 standard
+// deviations for the bits and ~6 for the thresholds, so the test fails only on a real bias.
+TEST(Ids, TraceIdLow56BitsAreUniformOverConsecutiveRoots) {
+  constexpr int kN = 200000;
+  std::vector<int> ones(64, 0), span_ones(64, 0), high_ones(64, 0);
+  const double probabilities[] = {0.001, 0.01, 0.1, 0.5};
+  int under[4] = {0, 0, 0, 0};
+  std::vector<int> flips(64, 0);  // consecutive roots whose bit differs: ~half, unless structured
+  std::uint64_t previous = 0;
+  for (int i = 0; i < kN; ++i) {
+    const skein::TraceId t = skein::detail::new_trace_id();
+    for (int b = 0; b < 64 && i > 0; ++b)
+      flips[b] += static_cast<int>(((t.lo ^ previous) >> b) & 1);
+    previous = t.lo;
+    const skein::SpanId s = skein::detail::new_span_id();
+    const std::uint64_t r = t.lo & ((1ULL << 56) - 1);
+    for (int b = 0; b < 64; ++b) {
+      ones[b] += static_cast<int>((t.lo >> b) & 1);
+      high_ones[b] += static_cast<int>((t.hi >> b) & 1);
+      span_ones[b] += static_cast<int>((s.value >> b) & 1);
+    }
+    for (int p = 0; p < 4; ++p) {
+      under[p] += r < static_cast<std::uint64_t>(probabilities[p] * 72057594037927936.0) ? 1 : 0;
+    }
+  }
+  for (int b = 0; b < 64; ++b) {
+    EXPECT_NEAR(ones[b] / double(kN), 0.5, 0.01) << "trace id low half, bit " << b;
+    EXPECT_NEAR(high_ones[b] / double(kN), 0.5, 0.01) << "trace id high half, bit " << b;
+    EXPECT_NEAR(span_ones[b] / double(kN), 0.5, 0.01) << "span id, bit " << b;
+    EXPECT_NEAR(flips[b] / double(kN - 1), 0.5, 0.01) << "consecutive roots, bit " << b;
+  }
+  for (int p = 0; p < 4; ++p) {
+    const double q = probabilities[p];
+    const double sigma = std::sqrt(q * (1 - q) / kN);
+    EXPECT_NEAR(under[p] / double(kN), q, 6 * sigma) << "probability " << q;
   }
 }
 
