@@ -22,28 +22,8 @@ class TracerCore;
 struct ThreadBuffer;
 struct ResourceStart;  // resources.cpp
 
-/// Copies a short string with a few fixed-size moves instead of a call into libc's memcpy (most
-/// keys and values on a span are under 32 bytes; measured ~4 ns less per attribute).
-inline void copy_short(char* d, const char* s, std::size_t n) noexcept {
-  if (n >= 16) {
-    if (n > 32) {
-      std::memcpy(d, s, n);
-      return;
-    }
-    std::memcpy(d, s, 16);
-    std::memcpy(d + n - 16, s + n - 16, 16);
-  } else if (n >= 8) {
-    std::memcpy(d, s, 8);
-    std::memcpy(d + n - 8, s + n - 8, 8);
-  } else if (n >= 4) {
-    std::memcpy(d, s, 4);
-    std::memcpy(d + n - 4, s + n - 4, 4);
-  } else {
-    for (std::size_t i = 0; i < n; ++i) d[i] = s[i];
-  }
-}
-
-/// copy_short() for n <= 32: no call on any path.
+/// Copies n <= 32 bytes with a few fixed-size moves, without a call on any path (most keys and
+/// values on a span are under 32 bytes; measured ~4 ns less per attribute than libc's memcpy).
 [[gnu::always_inline]] inline void copy_upto32(char* d, const char* s, std::size_t n) noexcept {
   if (n >= 16) {
     std::memcpy(d, s, 16);
@@ -59,6 +39,15 @@ inline void copy_short(char* d, const char* s, std::size_t n) noexcept {
     d[n / 2] = s[n / 2];
     d[n - 1] = s[n - 1];
   }
+}
+
+/// Copies a string of any length: short ones as copy_upto32, longer ones with memcpy.
+inline void copy_short(char* d, const char* s, std::size_t n) noexcept {
+  if (n > 32) {
+    std::memcpy(d, s, n);
+    return;
+  }
+  copy_upto32(d, s, n);
 }
 
 /// A bump allocator in blocks. `reset()` keeps the memory (up to a cap) for the next span.
