@@ -856,21 +856,17 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
   };
   const std::uint64_t accepted_before = res.accepted, rejected_before = res.rejected;
   // Read at every write: another process may have added spans since the last one.
-  std::int64_t next_pk = 0;
-  {
-    auto& q = st_->next_span_pk;
-    if (q.step() == SQLITE_ROW) next_pk = sqlite3_column_int64(q.get(), 0);
+  auto next_number = [](Stmt& q) {
+    std::int64_t v = 0;
+    if (q.step() == SQLITE_ROW) v = sqlite3_column_int64(q.get(), 0);
     q.reset();
-    if (next_pk <= 0) return fail("next span id");
-  }
+    return v;
+  };
+  std::int64_t next_pk = next_number(st_->next_span_pk);
+  if (next_pk <= 0) return fail("next span id");
   const std::int64_t first_pk = next_pk;
-  std::int64_t next_trace_pk = 0;
-  {
-    auto& q = st_->next_trace_pk;
-    if (q.step() == SQLITE_ROW) next_trace_pk = sqlite3_column_int64(q.get(), 0);
-    q.reset();
-    if (next_trace_pk <= 0) return fail("next trace number");
-  }
+  std::int64_t next_trace_pk = next_number(st_->next_trace_pk);
+  if (next_trace_pk <= 0) return fail("next trace number");
   const std::int64_t first_trace_pk = next_trace_pk;
   std::unordered_map<std::string, SessionAgg> sessions;
   std::string scratch;
