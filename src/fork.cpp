@@ -72,7 +72,7 @@ void TracerCore::restart_after_fork_locked() noexcept {
     std::shared_ptr<TracerCore> self = shared_from_this();
     thread_ = std::thread([self] { self->run(); });
   } catch (...) {
-    enabled_.store(false);  // no pipeline: spans become no-ops rather than piling up
+    set_enabled(false);  // no pipeline: spans become no-ops rather than piling up
   }
 }
 

@@ -239,11 +239,11 @@ bool TracerCore::shutdown(std::chrono::steady_clock::time_point deadline) noexce
   if (shut_down_) return shutdown_result_;
   shut_down_ = true;
   if (!thread_.joinable()) {
-    enabled_.store(false);
+    set_enabled(false);
     return shutdown_result_ = true;
   }
   bool ok = flush(deadline);
-  enabled_.store(false);
+  set_enabled(false);
   flush_deadline_.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(wake_mu_);

@@ -234,7 +234,7 @@ void TracerCore::start() {
   // The clock's first calibration (a 2 ms measurement, once per process) happens here, in
   // Tracer::init, rather than inside the application's first span.
   (void)ticks_are_tsc();
-  enabled_.store(true);
+  set_enabled(true);
   register_core(shared_from_this());
   std::shared_ptr<TracerCore> self = shared_from_this();
   thread_ = std::thread([self] { self->run(); });

@@ -142,9 +142,8 @@ class Tracer {
   /// a lazy context pushed so that it still propagates (sampled flag 0), its ids computed only if
   /// something reads them (src/ids.hpp). The same as TracerCore::start_never_root.
   [[nodiscard]] bool never_root_is_quick() const noexcept {
-    return hot_->never_samples_roots_ && detail::tl_cache.core_id == hot_->id_ &&
-           detail::tl_nonce_next != detail::tl_nonce_end &&
-           hot_->enabled_.load(std::memory_order_relaxed);
+    return hot_->never_roots_inline_.load(std::memory_order_relaxed) &&
+           detail::tl_cache.core_id == hot_->id_ && detail::tl_nonce_next != detail::tl_nonce_end;
   }
   Span never_root() noexcept {
     std::atomic<std::uint64_t>& roots = *detail::tl_cache.never_roots;

@@ -14,8 +14,15 @@ struct ThreadBuffer;
 /// The fields of a tracer core that the inline path reads; TracerCore derives from it.
 struct CoreHot {
   CoreHot(std::uint64_t id, bool never) noexcept : id_(id), never_samples_roots_(never) {}
+  /// Enables or disables the tracer (the only writer of enabled_ and never_roots_inline_).
+  void set_enabled(bool on) noexcept {
+    enabled_.store(on);
+    never_roots_inline_.store(on && never_samples_roots_, std::memory_order_relaxed);
+  }
   const std::uint64_t id_;  ///< unique per core in the process
   std::atomic<bool> enabled_{false};
+  /// enabled_ and never_samples_roots_ in one flag: the inline path tests one byte.
+  std::atomic<bool> never_roots_inline_{false};
   const bool never_samples_roots_;  ///< the sampler is always_off or probability(0)
 };
 
