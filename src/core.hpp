@@ -128,11 +128,9 @@ class TracerCore : public std::enable_shared_from_this<TracerCore>, public CoreH
   }
   /// The sampler never samples a root (always_off, probability(0)).
   bool never_samples_roots() const noexcept { return never_samples_roots_; }
-  /// start_span() for a root (no explicit parent, nothing current) when never_samples_roots():
-  /// start_never_root() when never_root_is_quick() (no call on its path), else the general form.
-  bool never_root_is_quick() const noexcept;
+  /// start_span() for a root (no explicit parent, nothing current) when never_samples_roots(),
+  /// when Tracer::span could not decide it inline.
   Span start_never_root() noexcept;
-  Span start_never_root_slow() noexcept;
   static void push_lazy_root(Span& s, ContextState& cur, std::uint64_t nonce, std::uint8_t flags,
                              const std::shared_ptr<const ContextExtras>* extras) noexcept;
 

@@ -296,22 +296,10 @@ inline void TracerCore::push_lazy_root(
 
 // A root under always_off / probability(0), decided without the sampler: counted once
 // (ThreadBuffer::never_roots), and a lazy context pushed so that it still propagates (sampled flag
-// 0), with no ids unless someone reads them. Quick when the thread's buffer is cached and a
-// nonce is at hand: start_never_root() then makes no call, so Tracer::start needs no frame.
-inline bool TracerCore::never_root_is_quick() const noexcept {
-  return tl_cache.core_id == id_ && tl_nonce_next != tl_nonce_end && enabled();
-}
-
-[[gnu::always_inline]] inline Span TracerCore::start_never_root() noexcept {
-  Span s;
-  tl_cache.buffer->never_roots.inc();
-  ContextState& cur = tl_current;
-  const std::uint64_t nonce = tl_nonce_next++;
-  push_lazy_root(s, cur, nonce, trace_flags::random, cur.extras);
-  return s;
-}
-
-Span TracerCore::start_never_root_slow() noexcept {
+// 0), with no ids unless someone reads them. Tracer::span does this inline (Tracer::never_root)
+// when the thread's buffer is cached and a nonce is at hand; this is the rest: the thread's first
+// span, a new block of nonces, a disabled tracer.
+Span TracerCore::start_never_root() noexcept {
   Span s;
   if (!enabled()) return s;
   ThreadBuffer* buf = local_buffer();
@@ -675,8 +663,7 @@ Span Tracer::start(std::string_view name, const SpanOptions& options) noexcept {
   detail::TracerCore* c = core_.get();
   if (c->never_samples_roots() && options.parent == nullptr && !options.new_root &&
       !detail::tl_current.trace.valid()) {
-    if (c->never_root_is_quick()) return c->start_never_root();
-    return c->start_never_root_slow();
+    return c->start_never_root();
   }
   return c->start_span(name, options);
 }
