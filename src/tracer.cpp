@@ -291,7 +291,7 @@ inline void TracerCore::push_lazy_root(
   s.own_span_ = SpanId{nonce};
   s.own_flags_ = flags;
   s.own_lazy_ = true;
-  cur = ContextState{TraceId{0, nonce}, SpanId{nonce}, flags, false, true, extras, nullptr};
+  cur = lazy_root_state(nonce, flags, extras);
 }
 
 // A root under always_off / probability(0), decided without the sampler: counted once

@@ -84,26 +84,12 @@ class Tracer {
 
   /// Starts a span, child of the current context (or `options.parent`).
   Span span(std::string_view name, const SpanOptions& options) noexcept {
-    if (options.parent == nullptr && !options.new_root) {
-      const detail::ContextState& cur = detail::tl_current;
-      if (cur.trace.valid()) {
-        // Inside an unsampled trace a span is a no-op handle: decided inline, without a call.
-        if ((cur.flags & trace_flags::sampled) == 0) return Span();
-      } else if (never_root_is_quick()) {
-        return never_root();  // a root that always_off / probability(0) would not keep
-      }
-    }
-    return start(name, options);
+    if (options.parent != nullptr || options.new_root) return start(name, options);
+    return span_from_current(name, options);
   }
   /// span() with default options (a separate overload, so that no options object is built).
   Span span(std::string_view name) noexcept {
-    const detail::ContextState& cur = detail::tl_current;
-    if (cur.trace.valid()) {
-      if ((cur.flags & trace_flags::sampled) == 0) return Span();
-    } else if (never_root_is_quick()) {
-      return never_root();
-    }
-    return start(name, detail::kDefaultSpanOptions);
+    return span_from_current(name, detail::kDefaultSpanOptions);
   }
   /// Starts a span only when `condition` holds; otherwise a no-op handle that records nothing and
   /// leaves the current context as it is (conditional tracing beyond sampling).
@@ -138,6 +124,18 @@ class Tracer {
  private:
   explicit Tracer(std::shared_ptr<detail::TracerCore> core) noexcept;
   Span start(std::string_view name, const SpanOptions& options) noexcept;
+  /// A span whose parent is the current context. Two cases are decided inline, without a call:
+  /// inside an unsampled trace a span is a no-op handle; a root that always_off / probability(0)
+  /// would not keep is never_root().
+  Span span_from_current(std::string_view name, const SpanOptions& options) noexcept {
+    const detail::ContextState& cur = detail::tl_current;
+    if (cur.trace.valid()) {
+      if ((cur.flags & trace_flags::sampled) == 0) return Span();
+    } else if (never_root_is_quick()) {
+      return never_root();
+    }
+    return start(name, options);
+  }
   /// An unsampled root decided inline (the conditions are checked in span()): counted once, and
   /// a lazy context pushed so that it still propagates (sampled flag 0), its ids computed only if
   /// something reads them (src/ids.hpp). The same as TracerCore::start_never_root.
@@ -151,8 +149,7 @@ class Tracer {
     detail::ContextState& cur = detail::tl_current;
     const std::uint64_t nonce = detail::tl_nonce_next++;
     Span s(cur, nonce);
-    cur = detail::ContextState{TraceId{0, nonce}, SpanId{nonce}, trace_flags::random, false, true,
-                               cur.extras,        nullptr};
+    cur = detail::lazy_root_state(nonce, trace_flags::random, cur.extras);
     return s;
   }
   friend Tracer default_tracer() noexcept;

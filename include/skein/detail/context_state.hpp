@@ -30,6 +30,13 @@ struct ContextState {
   SpanRecord* record = nullptr;
 };
 
+/// The context of an unsampled root that keeps `nonce` instead of its ids (see `lazy` above):
+/// the one place that encodes it.
+inline ContextState lazy_root_state(std::uint64_t nonce, std::uint8_t flags,
+                                    const std::shared_ptr<const ContextExtras>* extras) noexcept {
+  return ContextState{TraceId{0, nonce}, SpanId{nonce}, flags, false, true, extras, nullptr};
+}
+
 /// The calling thread's current context (initial-exec TLS: one %fs-relative load). Inline with a
 /// constant initializer, so that every file (and the inline parts of Span) reads it directly; an
 /// extern thread_local would cost a check for a TLS init function on each access.
@@ -40,12 +47,5 @@ inline __attribute__((tls_model("initial-exec"))) thread_local std::size_t tl_en
 
 /// The calling thread's current context.
 ContextState& current_state() noexcept;
-
-/// True when a span started now would be a child of an unsampled trace: a no-op, decided
-/// without a call (the decision was made at the trace's root).
-inline bool in_unsampled_trace() noexcept {
-  const ContextState& c = tl_current;
-  return c.trace.valid() && (c.flags & trace_flags::sampled) == 0;
-}
 
 }  // namespace skein::detail

@@ -1,7 +1,7 @@
 // skein/detail/hot.hpp — what Tracer::span reads inline to start an unsampled root under
-// always_off or probability(0) without a call (a few instructions less than the call would cost,
-// ~3 ns of ~8). Not public API: the tracer core (src/core.hpp) owns these and keeps them up to
-// date.
+// always_off or probability(0) without a call (with the span's end, 59 instructions instead of
+// 91 through the call; ~5.3 ns instead of ~8). Not public API: the tracer core (src/core.hpp) owns
+// these and keeps them up to date.
 #pragma once
 
 #include <atomic>
