@@ -244,6 +244,22 @@ skein::otlp::TracesRequest one_span(skein::SpanId span, std::string name) {
   return req;
 }
 
+// one_span() as the child of `parent`, started at `start`, with one string attribute, followed by
+// a copy of it with the id `second` (a retry of a stored span, or a new one the caller adjusts).
+skein::otlp::TracesRequest child_and_copy(skein::SpanId span, std::string name,
+                                          skein::SpanId parent, std::uint64_t start,
+                                          std::string key, std::string value,
+                                          skein::SpanId second) {
+  auto req = one_span(span, std::move(name));
+  auto& spans = req.resource_spans[0].scope_spans[0].spans;
+  spans[0].parent_span_id = parent;
+  spans[0].start_time_unix_nano = start;
+  spans[0].attributes.push_back({std::move(key), text(std::move(value))});
+  spans.push_back(spans[0]);
+  spans[1].span_id = second;
+  return req;
+}
+
 }  // namespace
 
 // Indexed attributes are stored as references to their values and the others as JSON: what a
@@ -363,13 +379,9 @@ TEST_F(StoreExporterTest, SchemaTwoFilesStillOpen) {
   std::string err;
   auto st = skein::store::Store::open(db_, skein::store::Store::Mode::read_write, err);
   ASSERT_TRUE(st) << err;
-  auto req = one_span(skein::SpanId{4}, "new");
-  auto& spans = req.resource_spans[0].scope_spans[0].spans;
-  spans[0].parent_span_id = skein::SpanId{3};
-  spans[0].start_time_unix_nano = 3;
-  spans[0].attributes.push_back({"c", text("d")});
-  spans.push_back(spans[0]);
-  spans[1].span_id = skein::SpanId{3};  // already stored: not stored twice
+  // The second span has the id of the one already stored: not stored twice.
+  auto req =
+      child_and_copy(skein::SpanId{4}, "new", skein::SpanId{3}, 3, "c", "d", skein::SpanId{3});
   ASSERT_TRUE(st->write(req).ok);
   auto got = st->get_trace(skein::TraceId{1, 2}.to_hex(), &err);
   ASSERT_EQ(got.size(), 2u) << err;
@@ -477,13 +489,9 @@ TEST_F(StoreExporterTest, SchemaThreeFilesMigrateToFour) {
 
   // New spans join the migrated trace: a retry of the child is not stored twice, and a new span's
   // number follows the old ones (its event is its own, the child keeps its one).
-  auto req = one_span(skein::SpanId{0xb}, "child");
+  auto req = child_and_copy(skein::SpanId{0xb}, "child", skein::SpanId{0xa}, 20, "session.id",
+                            "sess-9", skein::SpanId{0xc});
   auto& spans = req.resource_spans[0].scope_spans[0].spans;
-  spans[0].parent_span_id = skein::SpanId{0xa};
-  spans[0].start_time_unix_nano = 20;
-  spans[0].attributes.push_back({"session.id", text("sess-9")});
-  spans.push_back(spans[0]);
-  spans[1].span_id = skein::SpanId{0xc};
   spans[1].name = "later";
   spans[1].start_time_unix_nano = 50;
   spans[1].attributes.push_back({"llm.model", text("gpt")});
