@@ -134,14 +134,15 @@ void record_output(Span& span, const Value& v) noexcept {
 // ---- Span -----------------------------------------------------------------------------------
 
 Span::Span(Span&& o) noexcept : rec_(o.rec_), pushed_(o.pushed_), own_span_(o.own_span_) {
-  if (pushed_) saved_ = o.saved_;
+  if (pushed_ == kPushed) saved_ = o.saved_;
+  if (pushed_ == kPushedOnEmpty) saved_extras_ = o.saved_extras_;
   if (own_span_.valid()) {
     own_flags_ = o.own_flags_;
     own_lazy_ = o.own_lazy_;
     if (!own_lazy_) own_trace_ = o.own_trace_;
   }
   o.rec_ = nullptr;
-  o.pushed_ = false;
+  o.pushed_ = kNotPushed;
 }
 
 Span& Span::operator=(Span&& o) noexcept {
@@ -150,14 +151,15 @@ Span& Span::operator=(Span&& o) noexcept {
     rec_ = o.rec_;
     pushed_ = o.pushed_;
     own_span_ = o.own_span_;
-    if (pushed_) saved_ = o.saved_;
+    if (pushed_ == kPushed) saved_ = o.saved_;
+    if (pushed_ == kPushedOnEmpty) saved_extras_ = o.saved_extras_;
     if (own_span_.valid()) {
       own_flags_ = o.own_flags_;
       own_lazy_ = o.own_lazy_;
       if (!own_lazy_) own_trace_ = o.own_trace_;
     }
     o.rec_ = nullptr;
-    o.pushed_ = false;
+    o.pushed_ = kNotPushed;
   }
   return *this;
 }
@@ -165,8 +167,13 @@ Span& Span::operator=(Span&& o) noexcept {
 void Span::finish() noexcept {
   detail::SpanRecord* r = rec_;
   rec_ = nullptr;
-  if (pushed_) {
-    pushed_ = false;
+  if (pushed_ != kNotPushed) {
+    if (pushed_ == kPushedOnEmpty) {  // the empty context it started on, in full
+      const auto* extras = saved_extras_;
+      saved_ = detail::ContextState{};
+      saved_.extras = extras;
+    }
+    pushed_ = kNotPushed;
     detail::ContextState& cur = detail::tl_state();
     // Restore only if this span is still the current one (spans may end out of order).
     SpanId mine = r != nullptr ? r->span : own_span_;

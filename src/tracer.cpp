@@ -287,7 +287,7 @@ inline void TracerCore::push_lazy_root(
     Span& s, ContextState& cur, std::uint64_t nonce, std::uint8_t flags,
     const std::shared_ptr<const ContextExtras>* extras) noexcept {
   s.saved_ = cur;
-  s.pushed_ = true;
+  s.pushed_ = Span::kPushed;
   s.own_span_ = SpanId{nonce};
   s.own_flags_ = flags;
   s.own_lazy_ = true;
@@ -340,7 +340,7 @@ Span TracerCore::start_never_root() noexcept {
   }
   s.rec_ = r;
   s.saved_ = cur;
-  s.pushed_ = true;
+  s.pushed_ = Span::kPushed;
   cur = ContextState{trace, span, flags, false, false, r->extras ? &r->extras : nullptr, r};
   if (o.resources) [[unlikely]]
     begin_resources(*r, o.resources.rss);  // resources.cpp
@@ -476,7 +476,7 @@ Span TracerCore::start_general(std::string_view name, const SpanOptions& o) noex
       return s;
     }
     s.saved_ = cur;
-    s.pushed_ = true;
+    s.pushed_ = Span::kPushed;
     s.own_trace_ = trace;
     s.own_span_ = new_span_id();
     s.own_flags_ = flags;

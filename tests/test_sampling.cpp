@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <latch>
 #include <map>
+#include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -591,6 +593,54 @@ TEST(UnsampledRoot, KeepsTheBaggageAroundItAndRestoresIt) {
   }
   EXPECT_FALSE(skein::Context::current().valid());
   EXPECT_EQ(skein::Baggage::current().get("tenant"), std::optional<std::string>("acme"));
+}
+
+// A root decided inline restores the context it started on by clearing the fields it set and
+// keeping the extras (Span::kPushedOnEmpty): when a baggage scope opened inside the root is still
+// open at the root's end, the extras differ and the baggage from before the root comes back.
+TEST(UnsampledRoot, EndedInsideABaggageScopeItOpenedRestoresTheOuterBaggage) {
+  auto mem = std::make_shared<skein::InMemoryExporter>();
+  auto t = make(skein::always_off(), mem);
+  { auto first = t.span("first"); }  // the thread's first root takes the library path
+  skein::Baggage outer;
+  ASSERT_TRUE(outer.set("tenant", "acme"));
+  skein::BaggageScope outer_scope(outer);
+  auto root = std::make_unique<skein::Span>(t.span("root"));
+  skein::Context in_root = skein::Context::current();
+  ASSERT_TRUE(in_root.valid());
+  skein::Baggage inner;
+  ASSERT_TRUE(inner.set("tenant", "inner"));
+  auto inner_scope = std::make_unique<skein::BaggageScope>(inner);
+  EXPECT_EQ(skein::Context::current().span_id(), in_root.span_id());
+  EXPECT_EQ(skein::Baggage::current().get("tenant"), std::optional<std::string>("inner"));
+  root.reset();  // ends while inner_scope is open
+  EXPECT_FALSE(skein::Context::current().valid());
+  EXPECT_EQ(skein::Baggage::current().get("tenant"), std::optional<std::string>("acme"));
+  // (inner_scope then restores what it saved, as scopes do; outer_scope's end clears it all.)
+}
+
+// Move-assigned and moved-from inline roots: each restores once, in order.
+TEST(UnsampledRoot, MoveAssignedInlineRootsRestoreTheContextOnce) {
+  auto mem = std::make_shared<skein::InMemoryExporter>();
+  auto t = make(skein::always_off(), mem);
+  { auto first = t.span("first"); }  // the thread's first root takes the library path
+  skein::Baggage b;
+  ASSERT_TRUE(b.set("k", "v"));
+  skein::BaggageScope scope(b);
+  skein::Span holder;
+  {
+    auto root = t.span("root");
+    skein::Context c = skein::Context::current();
+    holder = std::move(root);
+    EXPECT_EQ(skein::Context::current().span_id(), c.span_id());
+  }  // the moved-from span ends nothing
+  EXPECT_TRUE(skein::Context::current().valid());
+  holder = skein::Span();  // ends the root
+  EXPECT_FALSE(skein::Context::current().valid());
+  EXPECT_EQ(skein::Baggage::current().get("k"), std::optional<std::string>("v"));
+  holder.end();
+  EXPECT_EQ(skein::Baggage::current().get("k"), std::optional<std::string>("v"));
+  EXPECT_EQ(t.stats().spans_started, 2u);
 }
 
 // Out of order: a root ended while another root started after it is still current.

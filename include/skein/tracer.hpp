@@ -131,7 +131,7 @@ class Tracer {
     const detail::ContextState& cur = detail::tl_current;
     if (cur.trace.valid()) {
       if ((cur.flags & trace_flags::sampled) == 0) return Span();
-    } else if (never_root_is_quick()) {
+    } else if (never_root_is_quick() && empty_but_extras(cur)) {
       return never_root();
     }
     return start(name, options);
@@ -140,16 +140,26 @@ class Tracer {
   /// a lazy context pushed so that it still propagates (sampled flag 0), its ids computed only if
   /// something reads them (src/ids.hpp). The same as TracerCore::start_never_root.
   [[nodiscard]] bool never_root_is_quick() const noexcept {
-    return hot_->never_roots_inline_.load(std::memory_order_relaxed) &&
-           detail::tl_cache.core_id == hot_->id_ && detail::tl_nonce_next != detail::tl_nonce_end;
+    return hot_->never_roots_key_.load(std::memory_order_relaxed) == detail::tl_cache.core_id &&
+           detail::tl_nonce_next != detail::tl_nonce_end;
+  }
+  /// True when `cur`, with no trace, holds nothing but extras (always, in practice: the other
+  /// fields are set only with a trace), so that never_root's span can restore it by clearing.
+  static bool empty_but_extras(const detail::ContextState& cur) noexcept {
+    return cur.span.value == 0 && cur.record == nullptr && (cur.flags | cur.remote | cur.lazy) == 0;
   }
   Span never_root() noexcept {
-    std::atomic<std::uint64_t>& roots = *detail::tl_cache.never_roots;
-    roots.store(roots.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     detail::ContextState& cur = detail::tl_current;
     const std::uint64_t nonce = detail::tl_nonce_next++;
-    Span s(cur, nonce);
-    cur = detail::lazy_root_state(nonce, trace_flags::random, cur.extras);
+    Span s(cur.extras, nonce);
+    // lazy_root_state(nonce, trace_flags::random, cur.extras), written field by field: remote is
+    // false and record null already (empty_but_extras), and extras stay.
+    cur.trace = TraceId{0, nonce};
+    cur.span = SpanId{nonce};
+    cur.flags = trace_flags::random;
+    cur.lazy = true;
+    std::atomic<std::uint64_t>& roots = *detail::tl_cache.never_roots;
+    roots.store(roots.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return s;
   }
   friend Tracer default_tracer() noexcept;

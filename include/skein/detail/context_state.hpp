@@ -4,7 +4,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <type_traits>
 
 #include "skein/context.hpp"
 
@@ -35,6 +37,15 @@ struct ContextState {
 inline ContextState lazy_root_state(std::uint64_t nonce, std::uint8_t flags,
                                     const std::shared_ptr<const ContextExtras>* extras) noexcept {
   return ContextState{TraceId{0, nonce}, SpanId{nonce}, flags, false, true, extras, nullptr};
+}
+
+/// Clears trace, span, flags, remote and lazy (everything before extras, padding included, in two
+/// 16-byte stores), leaving extras and record: the context an unsampled root started on
+/// (Tracer::never_root) once it ends.
+inline void clear_trace(ContextState& s) noexcept {
+  static_assert(std::is_trivially_copyable_v<ContextState> &&
+                offsetof(ContextState, extras) == 32 && offsetof(ContextState, record) == 40);
+  std::memset(static_cast<void*>(&s), 0, offsetof(ContextState, extras));
 }
 
 /// The calling thread's current context (initial-exec TLS: one %fs-relative load). Inline with a

@@ -1,7 +1,7 @@
 // skein/detail/hot.hpp — what Tracer::span reads inline to start an unsampled root under
-// always_off or probability(0) without a call (with the span's end, 59 instructions instead of
-// 91 through the call; ~5.3 ns instead of ~8). Not public API: the tracer core (src/core.hpp) owns
-// these and keeps them up to date.
+// always_off or probability(0) without a call (with the span's end, 62 instructions instead of
+// 91 through the call; ~3.9 ns instead of ~8, BM_SpanUnsampledRoot). Not public API: the tracer
+// core (src/core.hpp) owns these and keeps them up to date.
 #pragma once
 
 #include <atomic>
@@ -14,15 +14,18 @@ struct ThreadBuffer;
 /// The fields of a tracer core that the inline path reads; TracerCore derives from it.
 struct CoreHot {
   CoreHot(std::uint64_t id, bool never) noexcept : id_(id), never_samples_roots_(never) {}
-  /// Enables or disables the tracer (the only writer of enabled_ and never_roots_inline_).
+  /// No core has this id (ids count from 1): never_roots_key_ when the inline path is off.
+  static constexpr std::uint64_t kNoKey = ~std::uint64_t{0};
+  /// Enables or disables the tracer (the only writer of enabled_ and never_roots_key_).
   void set_enabled(bool on) noexcept {
     enabled_.store(on);
-    never_roots_inline_.store(on && never_samples_roots_, std::memory_order_relaxed);
+    never_roots_key_.store(on && never_samples_roots_ ? id_ : kNoKey, std::memory_order_relaxed);
   }
-  const std::uint64_t id_;  ///< unique per core in the process
+  const std::uint64_t id_;  ///< unique per core in the process, from 1
   std::atomic<bool> enabled_{false};
-  /// enabled_ and never_samples_roots_ in one flag: the inline path tests one byte.
-  std::atomic<bool> never_roots_inline_{false};
+  /// id_ when enabled_ and never_samples_roots_, else kNoKey: the inline path compares it with
+  /// the thread's cached core id (TlCache::core_id), one test for "this core, on, never samples".
+  std::atomic<std::uint64_t> never_roots_key_{kNoKey};
   const bool never_samples_roots_;  ///< the sampler is always_off or probability(0)
 };
 
