@@ -2,6 +2,7 @@
 #include <cxxabi.h>
 
 #include <cstdlib>
+#include <iterator>
 #include <string>
 #include <typeinfo>
 
@@ -81,19 +82,36 @@ namespace {
 constexpr std::string_view kPrefixes[] = {
     "honeyhive_metadata", "honeyhive_metrics", "honeyhive_feedback",       "honeyhive_inputs",
     "honeyhive_outputs",  "honeyhive_config",  "honeyhive_user_properties"};
+// The same with their dot, for try_add_scalar_dotted (16 to 32 bytes each).
+constexpr std::string_view kDottedPrefixes[] = {
+    "honeyhive_metadata.", "honeyhive_metrics.", "honeyhive_feedback.",       "honeyhive_inputs.",
+    "honeyhive_outputs.",  "honeyhive_config.",  "honeyhive_user_properties."};
+static_assert(std::size(kDottedPrefixes) == std::size(kPrefixes));
+constexpr bool dotted_prefixes_fit() {
+  for (std::size_t i = 0; i < std::size(kPrefixes); ++i) {
+    const std::string_view d = kDottedPrefixes[i];
+    if (d.size() < 16 || d.size() > 32 || d.substr(0, d.size() - 1) != kPrefixes[i] ||
+        d.back() != '.')
+      return false;
+  }
+  return true;
+}
+static_assert(dotted_prefixes_fit());
 }  // namespace
 
 namespace {
 // One namespace's fields. A braced list of fields is a map: its scalars go straight to
 // `prefix.key` attributes (the common case, inline); anything else takes set()'s general path,
 // which flattens it.
-void enrich_namespace(SpanRecord& r, Namespace ns, const Fields& f) noexcept {
+[[gnu::always_inline]] inline void enrich_namespace(SpanRecord& r, Namespace ns,
+                                                    const Fields& f) noexcept {
   const std::string_view pre = kPrefixes[static_cast<std::size_t>(ns)];
   const Value& v = f.value();
   if (v.kind() != Value::Kind::map) return r.set(AttrTarget::span, pre, {}, v, false);
   const Field* fields = v.map_data();
+  const std::string_view dotted = kDottedPrefixes[static_cast<std::size_t>(ns)];
   for (std::size_t i = 0, n = v.map_size(); i < n; ++i) {
-    if (!r.try_add_scalar(r.attrs, pre, fields[i].key, fields[i].value)) [[unlikely]]
+    if (!r.try_add_scalar_dotted(r.attrs, dotted, fields[i].key, fields[i].value)) [[unlikely]]
       r.set(AttrTarget::span, pre, fields[i].key, fields[i].value, false);
   }
 }
@@ -407,9 +425,10 @@ bool enrich_span(Namespace ns, std::string_view key, const Value& value) noexcep
     detail::g_enrich_without_span.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  const std::string_view pre = prefix(ns);
-  if (!r->try_add_scalar(r->attrs, pre, key, value)) [[unlikely]]
-    r->set(detail::AttrTarget::span, pre, key, value, false);
+  const auto i = static_cast<std::size_t>(ns);
+  const std::size_t at = i < std::size(detail::kPrefixes) ? i : 0;
+  if (!r->try_add_scalar_dotted(r->attrs, detail::kDottedPrefixes[at], key, value)) [[unlikely]]
+    r->set(detail::AttrTarget::span, detail::kPrefixes[at], key, value, false);
   return true;
 }
 

@@ -39,16 +39,16 @@ class Fields {
  public:
   Fields() noexcept = default;
   Fields(std::initializer_list<Field> fields) noexcept
-      : value_(Value::map(fields.begin(), fields.size())), set_(fields.size() != 0) {}
+      : value_(fields.size() != 0 ? Value::map(fields.begin(), fields.size()) : Value()) {}
   template <class T>
   requires(detail::MapLike<T> || detail::Opted<T>) Fields(const T& object)
-  noexcept : value_(object), set_(true) {}  // NOLINT
-  [[nodiscard]] bool empty() const noexcept { return !set_; }
+  noexcept : value_(object) {}  // NOLINT
+  /// True when nothing was given (or a value that converts to null: nothing to record).
+  [[nodiscard]] bool empty() const noexcept { return value_.kind() == Value::Kind::null; }
   [[nodiscard]] const Value& value() const noexcept { return value_; }
 
  private:
-  Value value_;
-  bool set_ = false;
+  Value value_;  // null when empty: no flag beside it, so an Enrichment is built with fewer stores
 };
 
 /// Everything enrich_span accepts; every member is optional.
