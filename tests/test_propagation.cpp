@@ -5,6 +5,7 @@
 
 #include <list>
 #include <map>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -96,6 +97,61 @@ TEST(Traceparent, RejectsEveryMalformedInputOfTheHarness) {
       "cc-12345678901234567890123456789012-1234567890123456",  // shorter than 55
   };
   for (const char* v : invalid) EXPECT_FALSE(skein::parse_traceparent(v)) << '"' << v << '"';
+}
+
+// Every byte value at every digit of the ids: accepted exactly when it is a lowercase hex digit,
+// and then the parsed ids hold that digit's value in that place (the id parsers work on 16 digits
+// at once).
+TEST(Traceparent, EveryByteAtEveryIdDigitIsParsedOrRejectedExactly) {
+  const std::string base = "00-0123456789abcdeffedcba9876543210-00f067aa0ba902b7-01";
+  const auto good = skein::parse_traceparent(base);
+  ASSERT_TRUE(good);
+  for (int pos = 3; pos < 52; ++pos) {
+    if (pos == 35) continue;  // the dash between the ids
+    const bool in_trace = pos < 35;
+    const int digit = in_trace ? pos - 3 : pos - 36;  // 0 = most significant
+    for (int b = 0; b < 256; ++b) {
+      std::string v = base;
+      v[static_cast<std::size_t>(pos)] = static_cast<char>(b);
+      const auto tp = skein::parse_traceparent(v);
+      const bool hex = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f');
+      ASSERT_EQ(static_cast<bool>(tp), hex) << pos << " " << b;
+      if (!tp) continue;
+      const std::uint64_t value = static_cast<std::uint64_t>(b <= '9' ? b - '0' : b - 'a' + 10);
+      std::uint64_t want_hi = good->trace_id.hi, want_lo = good->trace_id.lo,
+                    want_span = good->parent_id.value;
+      std::uint64_t& word = in_trace ? (digit < 16 ? want_hi : want_lo) : want_span;
+      const int shift = 4 * (15 - digit % 16);
+      word = (word & ~(std::uint64_t{0xf} << shift)) | (value << shift);
+      EXPECT_EQ(tp->trace_id.hi, want_hi) << pos << " " << b;
+      EXPECT_EQ(tp->trace_id.lo, want_lo) << pos << " " << b;
+      EXPECT_EQ(tp->parent_id.value, want_span) << pos << " " << b;
+    }
+  }
+}
+
+// Formatting and parsing are inverse for ids with every nibble value in every place.
+TEST(Traceparent, FormatAndParseRoundTripEveryNibble) {
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    skein::TraceId t{rng(), rng()};
+    skein::SpanId sp{rng()};
+    if (i < 16 * 16) {  // first, each nibble value at each of the 16 places of every word
+      const std::uint64_t v = static_cast<std::uint64_t>(i % 16) << (4 * (i / 16));
+      t = skein::TraceId{v | 1, v};
+      sp = skein::SpanId{v | 1};
+    }
+    if (!t.valid() || !sp.valid()) continue;
+    char buf[skein::kTraceparentLength];
+    skein::format_traceparent(t, sp, 1, buf);
+    const std::string s(buf, sizeof buf);
+    EXPECT_EQ(s.substr(3, 32), t.to_hex());
+    EXPECT_EQ(s.substr(36, 16), sp.to_hex());
+    const auto tp = skein::parse_traceparent(s);
+    ASSERT_TRUE(tp) << s;
+    EXPECT_EQ(tp->trace_id, t);
+    EXPECT_EQ(tp->parent_id, sp);
+  }
 }
 
 TEST(Traceparent, ParsesFutureVersionsByTheirFirstFourFields) {
