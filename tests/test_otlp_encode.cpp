@@ -5,7 +5,10 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <span>
+#include <string>
 
+#include "exporters/otlp_encode.hpp"
 #include "otlp/decode.hpp"
 #include "otlp_compare.hpp"
 #include "skein/otlp.hpp"
@@ -233,4 +236,57 @@ TEST(OtlpEncode, EmptyBatch) {
   EXPECT_FALSE(otlp::decode_json(json, b));
   EXPECT_EQ(a.span_count(), 0u);
   EXPECT_EQ(b.span_count(), 0u);
+}
+
+// The protobuf encoder copies the core attributes that repeat (per resource, per event type)
+// from bytes it encoded once; it must write exactly what the general path writes, for every event
+// type, with and without the optional core attributes, with user attributes that do or do not
+// shadow a core key, with non-ASCII and invalid UTF-8 in the resource (repair), and when the
+// resource at the same address changes.
+TEST(OtlpEncode, ProtobufCoreAttributesFastPathWritesTheGeneralPathsBytes) {
+  Resource res;
+  res.project = "proj";
+  res.source = "dev";
+  res.session_id = "5f0c1b8e-9d2a-4c7e-8f31-2b6a9e0d4c11";
+  const std::string long_name(300, 'n');
+  const Attribute plain[] = {{"http.method", AttrValue(std::string_view("GET"))},
+                             {"n", AttrValue(std::int64_t{7})}};
+  const Attribute shadow_session[] = {{"session.id", AttrValue(std::string_view("own"))}};
+  const Attribute shadow_project[] = {{"honeyhive.project", AttrValue(std::string_view("p2"))},
+                                      {"ratio", AttrValue(0.5)}};
+  const std::span<const Attribute> attr_sets[] = {{}, plain, shadow_session, shadow_project};
+  const char* projects[] = {"proj", "pröject", "bad\xff", "proj-2"};
+  int spans = 0;
+  for (const char* project : projects) {
+    res.project = project;  // same Resource object: the encoder must see the change
+    for (int type = 0; type < 5; ++type) {
+      for (double probability : {-1.0, 0.25}) {
+        for (std::uint32_t truncated : {0u, 3u}) {
+          for (auto attrs : attr_sets) {
+            for (std::string_view name : {std::string_view("op"), std::string_view(long_name)}) {
+              SpanView v;
+              v.trace_id = TraceId{0x1122334455667788ULL, 0x99aabbccddeeff00ULL};
+              v.span_id = SpanId{0x0102030405060708ULL};
+              v.name = name;
+              v.event_type = static_cast<EventType>(type);
+              v.start_unix_nano = 1'700'000'000'000'000'000ULL;
+              v.end_unix_nano = v.start_unix_nano + 1'234'567;
+              v.sampling_probability = probability;
+              v.truncated_values = truncated;
+              v.attributes = attrs;
+              v.resource = &res;
+              std::string fast, general;
+              detail::otlp::proto_append_span(fast, v);
+              detail::otlp::proto_append_span_general(general, v);
+              ASSERT_EQ(fast, general)
+                  << project << " type " << type << " p " << probability << " truncated "
+                  << truncated << " attrs " << attrs.size() << " name " << name.size();
+              ++spans;
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(spans, 4 * 5 * 2 * 2 * 4 * 2);
 }

@@ -41,6 +41,8 @@ std::string_view utf8_clean(std::string_view s, std::string& scratch);
 
 /// Appends one `ScopeSpans.spans` entry (field 2: tag, length, Span message) for `span`.
 void proto_append_span(std::string& out, const SpanView& span);
+/// The same without the encoded-once core attributes (for tests: both must write the same bytes).
+void proto_append_span_general(std::string& out, const SpanView& span);
 /// Appends a whole `ExportTraceServiceRequest` with one ResourceSpans for `resource` (may be null)
 /// and one ScopeSpans holding `spans`, the concatenation of `proto_append_span` outputs.
 void proto_append_request(std::string& out, const Resource* resource, std::string_view spans);

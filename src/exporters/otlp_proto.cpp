@@ -113,32 +113,168 @@ inline std::uint64_t copy_or(char* dst, const char* src, std::size_t n) noexcept
 // Strings are copied as they are, noting whether any byte was non-ASCII; only then are they
 // checked for valid UTF-8, and a span with an invalid one is written again in `repair` mode,
 // every string through utf8_clean.
+//
+// The core attributes (core_attributes()) that are the same for every span of a resource
+// (project, source, session id) or of an event type (event type, OpenInference kind) are encoded
+// once and copied (`Blobs`): with the general path they were half of a span's instructions. A
+// span takes the general path when a user attribute may shadow a core one, or for repair.
 class SpanEncoder {
  public:
-  void encode(std::string& out, const SpanView& s) {
-    CoreAttributes core = core_attributes(s);
+  void encode(std::string& out, const SpanView& s, bool allow_fast = true) {
+    const bool fast = allow_fast && fast_core(s);
+    CoreAttributes core;
+    if (!fast) core = core_attributes(s);
     repair_ = false;
-    high_ = 0;
+    high_ = fast ? blobs_.high : 0;
     const std::size_t old = out.size();
-    write(out, old, s, core.view());
-    if ((high_ & 0x8080808080808080ULL) != 0 && !all_valid(s, core.view())) {
-      repair_ = true;
-      out.resize(old);
-      write(out, old, s, core.view());
+    write(out, old, s, core.view(), fast);
+    if ((high_ & 0x8080808080808080ULL) != 0) {
+      if (fast) core = core_attributes(s);
+      if (!all_valid(s, core.view())) {
+        repair_ = true;
+        out.resize(old);
+        write(out, old, s, core.view(), false);
+      }
     }
   }
 
  private:
-  void write(std::string& out, std::size_t old, const SpanView& s,
-             std::span<const Attribute> core) {
-    const std::size_t bound = span_bound(s, core);
+  // ---- core attributes encoded once ----
+
+  static constexpr std::size_t kEventTypes = 5;  // EventType's values
+  struct Blobs {
+    const Resource* resource = nullptr;
+    std::string project, source, session;  // what `res` was made from
+    std::string res;  // honeyhive.project, honeyhive.source, honeyhive.session_id, session.id
+    std::string type[kEventTypes], kind[kEventTypes];  // honeyhive_event_type, openinference kind
+    std::uint64_t high = 0;                            // OR of their string bytes
+    bool ok = false;
+  };
+
+  // True when `s` can take its core attributes from the blobs (made or remade here).
+  bool fast_core(const SpanView& s) {
+    if (s.resource == nullptr || static_cast<std::size_t>(s.event_type) >= kEventTypes)
+      return false;
+    // A user attribute with a core key shadows the core one (and a session's own session.id
+    // replaces the resource's): the general path handles those.
+    for (const Attribute& a : s.attributes) {
+      if (is_core_key(a.key)) return false;
+    }
+    const Resource& r = *s.resource;
+    if (blobs_.resource != &r || blobs_.project != r.project || blobs_.source != r.source ||
+        blobs_.session != r.session_id) {
+      make_blobs(r);
+    }
+    return blobs_.ok;
+  }
+
+  // Every key core_attributes() may write. Keys of other lengths are ruled out with one test.
+  static bool is_core_key(std::string_view k) noexcept {
+    static constexpr std::string_view kCore[] = {"honeyhive_event_type",  "honeyhive_event_name",
+                                                 "honeyhive.project",     "honeyhive.source",
+                                                 "honeyhive.session_id",  "session.id",
+                                                 "honeyhive_duration_ms", "openinference.span.kind",
+                                                 "sampling.probability",  "skein.truncated_values"};
+    static constexpr std::uint64_t kLengths = [] {
+      std::uint64_t m = 0;
+      for (std::string_view c : kCore) m |= std::uint64_t{1} << c.size();
+      return m;
+    }();
+    if (k.size() >= 64 || ((kLengths >> k.size()) & 1) == 0) return false;
+    for (std::string_view c : kCore) {
+      if (k == c) return true;
+    }
+    return false;
+  }
+
+  // The blobs from core_attributes() itself, so that both paths write the same bytes.
+  void make_blobs(const Resource& r) {
+    blobs_ = Blobs{};
+    blobs_.resource = &r;
+    blobs_.project = r.project;
+    blobs_.source = r.source;
+    blobs_.session = r.session_id;
+    static constexpr std::string_view kKeys[] = {
+        "honeyhive_event_type",  "honeyhive_event_name",   "honeyhive.project",
+        "honeyhive.source",      "honeyhive.session_id",   "session.id",
+        "honeyhive_duration_ms", "openinference.span.kind"};
+    const bool repair = repair_;
+    const std::uint64_t high = high_;
+    repair_ = false;
+    high_ = 0;
+    bool ok = true;
+    for (std::size_t t = 0; t < kEventTypes && ok; ++t) {
+      SpanView v;
+      v.resource = &r;
+      v.event_type = static_cast<EventType>(t);
+      const CoreAttributes c = core_attributes(v);
+      ok = c.size == std::size(kKeys);
+      for (std::size_t i = 0; ok && i < c.size; ++i) ok = c.items[i].key == kKeys[i];
+      if (!ok) break;
+      blobs_.type[t] = encoded({&c.items[0], 1});
+      blobs_.kind[t] = encoded({&c.items[7], 1});
+      if (t == 0) blobs_.res = encoded({&c.items[2], 4});
+    }
+    blobs_.high = high_;
+    blobs_.ok = ok;
+    repair_ = repair;
+    high_ = high;
+  }
+
+  std::string encoded(std::span<const Attribute> attrs) {
+    std::string b(attrs_bound(attrs), '\0');
+    char* end = put_attrs(b.data(), tag_len(9), attrs);
+    b.resize(static_cast<std::size_t>(end - b.data()));
+    return b;
+  }
+
+  static char* put_blob(char* p, const std::string& b) noexcept {
+    std::memcpy(p, b.data(), b.size());
+    return p + b.size();
+  }
+
+  std::size_t fast_core_bound(const SpanView& s) const {
+    const auto t = static_cast<std::size_t>(s.event_type);
+    // The written ones: honeyhive_event_name (48 bytes of framing and key, plus the name), and
+    // at most three numbers (under 40 bytes each).
+    return blobs_.res.size() + blobs_.type[t].size() + blobs_.kind[t].size() + 48 + text(s.name) +
+           3 * 64;
+  }
+
+  // core_attributes() in its order: the blobs, and the values of this span written here (keep
+  // both in step; Otlp.ProtobufCoreAttributesFastPathWritesTheGeneralPathsBytes checks it).
+  char* put_core_fast(char* p, const SpanView& s) {
+    const auto t = static_cast<std::size_t>(s.event_type);
+    p = put_blob(p, blobs_.type[t]);
+    const Attribute name{"honeyhive_event_name", AttrValue(s.name)};
+    p = put_attrs(p, tag_len(9), {&name, 1});
+    p = put_blob(p, blobs_.res);
+    const double ms = static_cast<double>(s.end_unix_nano - s.start_unix_nano) / 1e6;
+    const Attribute duration{"honeyhive_duration_ms", AttrValue(ms)};
+    p = put_attrs(p, tag_len(9), {&duration, 1});
+    p = put_blob(p, blobs_.kind[t]);
+    if (s.sampling_probability >= 0) {
+      const Attribute a{"sampling.probability", AttrValue(s.sampling_probability)};
+      p = put_attrs(p, tag_len(9), {&a, 1});
+    }
+    if (s.truncated_values > 0) {
+      const Attribute a{"skein.truncated_values",
+                        AttrValue(static_cast<std::int64_t>(s.truncated_values))};
+      p = put_attrs(p, tag_len(9), {&a, 1});
+    }
+    return p;
+  }
+
+  void write(std::string& out, std::size_t old, const SpanView& s, std::span<const Attribute> core,
+             bool fast) {
+    const std::size_t bound = span_bound(s, fast ? fast_core_bound(s) : attrs_bound(core));
     out.resize(old + bound);
     char* const start = out.data() + old;
     char* p = start;
     *p++ = tag_len(2);  // ScopeSpans.spans
     char* len = p;
     p += 2;  // most spans are 128 bytes to 16 KiB long: a two-byte length
-    p = put_span(p, s, core);
+    p = put_span(p, s, core, fast);
     p = close_span(len, p);
     assert(static_cast<std::size_t>(p - start) <= bound);
     out.resize(old + static_cast<std::size_t>(p - start));
@@ -201,8 +337,8 @@ class SpanEncoder {
     return n;
   }
 
-  std::size_t span_bound(const SpanView& s, std::span<const Attribute> core) {
-    std::size_t n = 128 + text(s.name) + attrs_bound(core) + attrs_bound(s.attributes);
+  std::size_t span_bound(const SpanView& s, std::size_t core_bound) {
+    std::size_t n = 128 + text(s.name) + core_bound + attrs_bound(s.attributes);
     if (!s.trace_state.empty()) n += text(s.trace_state);
     if (!s.status_message.empty()) n += text(s.status_message);
     for (const EventView& e : s.events) n += 32 + text(e.name) + attrs_bound(e.attributes);
@@ -339,7 +475,7 @@ class SpanEncoder {
     return p;
   }
 
-  char* put_span(char* p, const SpanView& s, std::span<const Attribute> core) {
+  char* put_span(char* p, const SpanView& s, std::span<const Attribute> core, bool fast) {
     p = trace_id(p, tag_len(1), s.trace_id);
     p = id64(p, tag_len(2), s.span_id.value);
     if (!s.trace_state.empty()) p = put_text(p, tag_len(3), s.trace_state);
@@ -349,7 +485,7 @@ class SpanEncoder {
     *p++ = static_cast<char>(static_cast<int>(s.kind) + 1);  // SPAN_KIND_INTERNAL = 1 ...
     p = fixed64(p, tag_fixed64(7), s.start_unix_nano);
     p = fixed64(p, tag_fixed64(8), s.end_unix_nano);
-    p = put_attrs(p, tag_len(9), core);
+    p = fast ? put_core_fast(p, s) : put_attrs(p, tag_len(9), core);
     p = put_attrs(p, tag_len(9), s.attributes);
     if (s.dropped_attributes > 0) {
       *p++ = tag_varint(10);
@@ -396,6 +532,7 @@ class SpanEncoder {
   bool repair_ = false;
   std::uint64_t high_ = 0;  // OR of every string byte written
   std::string scratch_;
+  Blobs blobs_;
 };
 
 thread_local SpanEncoder t_encoder;
@@ -426,6 +563,10 @@ std::size_t resource_size(const Resource* r) {
 
 void proto_append_span(std::string& out, const SpanView& span) {
   t_encoder.encode(out, span);
+}
+
+void proto_append_span_general(std::string& out, const SpanView& span) {
+  t_encoder.encode(out, span, false);
 }
 
 ProtoHead proto_head(const Resource* res) {
