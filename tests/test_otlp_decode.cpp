@@ -2,6 +2,7 @@
 // (tests/data/otlp-from-opentelemetry-js, see its README), and against corrupt input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <random>
@@ -270,6 +271,44 @@ TEST(OtlpDecode, PartsHoldTheSameSpansAsTheWholeRequest) {
     for (std::size_t i = 0; i + 1 < sizes.size(); ++i)
       EXPECT_EQ(sizes[i], i == 0 ? 1u : i == 1 ? 2u : 3u);
     EXPECT_TRUE(flatten(parts) == expected) << name;
+  }
+}
+
+// Parts decoded into the spans of spent parts (`spare`, as the collector does across requests)
+// hold what parts decoded afresh hold: every field of a recycled span is cleared, also when the
+// span that held it before had attributes, events or links and the new one has none, or fewer.
+TEST(OtlpDecode, PartsDecodedIntoSpentPartsHoldTheSameSpans) {
+  const std::string a = read_file("001.proto"), b = read_file("002.proto"),
+                    c = read_file("005.decoded.proto"), d = read_file("006.decoded.proto");
+  const std::vector<std::string> bodies = {a, b, a + b + c + d, d + c + b + a, b + a};
+  auto decode = [](const std::string& body, std::size_t max, std::size_t first,
+                   std::vector<otlp::TracesRequest>* spare) {
+    std::vector<otlp::TracesRequest> parts;
+    auto e = otlp::decode_protobuf_parts(
+        body, max, [&](otlp::TracesRequest& part) { parts.push_back(std::move(part)); }, first,
+        spare);
+    EXPECT_FALSE(e) << e.message;
+    return parts;
+  };
+  for (std::size_t max : {std::size_t{1}, std::size_t{3}, std::size_t{1000}}) {
+    for (const std::string& before : bodies) {
+      for (const std::string& body : bodies) {
+        const std::string name = std::to_string(before.size()) + " then " +
+                                 std::to_string(body.size()) + " bytes, parts of " +
+                                 std::to_string(max);
+        std::vector<otlp::TracesRequest> spare = decode(before, max, 1, nullptr);
+        std::vector<const otlp::Span*> spent;  // where the spare spans' storage is
+        for (const auto& part : spare)
+          spent.push_back(part.resource_spans[0].scope_spans[0].spans.data());
+        const auto fresh = decode(body, max, 1, nullptr);
+        const auto reused = decode(body, max, 1, &spare);
+        EXPECT_TRUE(flatten(reused) == flatten(fresh)) << name;
+        ASSERT_EQ(reused.size(), fresh.size()) << name;
+        // Decoded into the spent parts' spans, not into new ones.
+        const otlp::Span* first = reused[0].resource_spans[0].scope_spans[0].spans.data();
+        EXPECT_NE(std::find(spent.begin(), spent.end(), first), spent.end()) << name;
+      }
+    }
   }
 }
 

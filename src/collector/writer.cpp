@@ -36,8 +36,9 @@ void Writer::Stream::finish() {
   end(false);
 }
 
-store::WriteResult Writer::Stream::wait() {
-  // Frees the parts already stored while the writer stores the rest.
+store::WriteResult Writer::Stream::wait(std::vector<otlp::TracesRequest>* spare,
+                                        std::size_t max_spare) {
+  // Frees (or keeps for reuse) the parts already stored while the writer stores the rest.
   auto& s = *state_;
   for (bool answered = false; !answered;) {
     std::deque<StreamState::Part> done;
@@ -47,6 +48,8 @@ store::WriteResult Writer::Stream::wait() {
       done.swap(s.written);
       answered = s.answered;
     }
+    for (auto& part : done)
+      if (spare != nullptr && spare->size() < max_spare) spare->push_back(std::move(part.spans));
   }
   return result_.get();
 }

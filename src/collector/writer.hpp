@@ -50,8 +50,10 @@ class Writer {
     void finish();
     void abort();
     /// After `finish`: waits for the commit (freeing the parts stored meanwhile) and returns
-    /// the result.
-    store::WriteResult wait();
+    /// the result. With `spare`, the stored parts' spans go there instead (up to `max_spare`
+    /// parts in all), for otlp::decode_protobuf_parts to decode the next request into.
+    store::WriteResult wait(std::vector<otlp::TracesRequest>* spare = nullptr,
+                            std::size_t max_spare = 0);
 
    private:
     friend class Writer;

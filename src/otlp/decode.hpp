@@ -40,9 +40,13 @@ DecodeError decode_json(std::string_view body, TracesRequest& out);
 /// message order. `first_spans` (when not 0) makes the first part smaller, so that its consumer
 /// starts sooner; each next part then holds twice as many spans, up to `max_spans`. On error
 /// the parts already delivered are the caller's to discard.
+/// `spare` (optional): spent parts, which the decoder takes (each the size of a part, when it
+/// can) and decodes new parts' spans into, so that their strings and vectors are not allocated
+/// again; what it delivers is the same as without them.
 DecodeError decode_protobuf_parts(std::string_view body, std::size_t max_spans,
                                   const std::function<void(TracesRequest&)>& on_part,
-                                  std::size_t first_spans = 0);
+                                  std::size_t first_spans = 0,
+                                  std::vector<TracesRequest>* spare = nullptr);
 
 /// The span id of every span of a protobuf request, in message order (invalid ids as 0), from a
 /// quick pass that decodes nothing else; false when that pass finds the message malformed.

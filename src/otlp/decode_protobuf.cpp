@@ -32,11 +32,15 @@ void expect(const pbf_reader& r, pbf_wire_type want, const char* where) {
   }
 }
 
-// Into an existing string: no temporary, and no allocation when it fits the small buffer.
+// Into an existing string: no temporary, and no allocation when it fits its capacity (the small
+// buffer, or what a recycled span's string held before).
 void text_into(pbf_reader& r, const char* where, std::string& out) {
   expect(r, pbf_wire_type::length_delimited, where);
   const auto v = r.get_view();
-  out.assign(v.data(), v.size());
+  // clear + append: assign goes through std::string's general replace (aliasing checks and
+  // all), twice the instructions when the text fits.
+  out.clear();
+  out.append(v.data(), v.size());
 }
 
 // How many times field `tag` occurs in the message (a cheap pass over tags and lengths), so
@@ -180,6 +184,67 @@ void push_key_value(pbf_reader& r, const char* where, Attributes& out) {
   key_value(message(r, where), 0, out.back());
 }
 
+// ---- recycled spans (decode_protobuf_parts' `spare`) ----
+// A span of a spent part is decoded into again: its strings and attribute vector keep their
+// heap buffers, so that a request shaped like the last ones allocates (and later frees) nothing
+// per span. Beyond these sizes a buffer is released instead, so that what a thread keeps for
+// reuse stays small whatever a client once sent.
+constexpr std::size_t kKeepTextBytes = 256, kKeepAttributes = 128;
+
+void clear_text(std::string& s) {
+  if (s.capacity() > kKeepTextBytes)
+    std::string().swap(s);
+  else
+    s.clear();
+}
+
+// As AnyValue{} (what any_value decodes into), keeping string_value's buffer.
+void clear_value(AnyValue& v) {
+  v.type = AnyValue::Type::empty;
+  clear_text(v.string_value);
+  v.bool_value = false;
+  v.int_value = 0;
+  v.double_value = 0;
+  v.array_value.clear();
+  v.kvlist_value.clear();
+}
+
+// Every field as in Span{} except `attributes`, which keeps its entries for span() to decode
+// into (it drops those it does not use).
+void clear_span(Span& s) {
+  static_assert(sizeof(Span) == 264, "a field was added to otlp::Span: clear it here");
+  s.trace_id = {};
+  s.span_id = {};
+  clear_text(s.trace_state);
+  s.parent_span_id = {};
+  s.flags = 0;
+  clear_text(s.name);
+  s.kind = 0;
+  s.start_time_unix_nano = 0;
+  s.end_time_unix_nano = 0;
+  if (s.attributes.capacity() > kKeepAttributes) Attributes().swap(s.attributes);
+  s.dropped_attributes_count = 0;
+  s.events.clear();
+  s.dropped_events_count = 0;
+  s.links.clear();
+  s.dropped_links_count = 0;
+  s.status.code = Status::unset;
+  clear_text(s.status.message);
+}
+
+// The next entry of a span's attributes: a spent one (cleared) while there are some, else a new
+// one.
+KeyValue& next_key_value(Attributes& out, std::size_t& used) {
+  if (used < out.size()) {
+    KeyValue& kv = out[used++];
+    clear_text(kv.key);
+    clear_value(kv.value);
+    return kv;
+  }
+  ++used;
+  return out.emplace_back();
+}
+
 Event event(pbf_reader r) {
   Event e;
   while (r.next()) {
@@ -225,8 +290,11 @@ Status status(pbf_reader r) {
   return s;
 }
 
+// Decodes into `s`, a new span or one cleared by clear_span (whose attributes are decoded into).
 void span(pbf_reader r, Span& s) {
-  s.attributes.reserve(count_field(r, 9));
+  const std::size_t n_attributes = count_field(r, 9);
+  if (s.attributes.capacity() < n_attributes) s.attributes.reserve(n_attributes);
+  std::size_t used = 0;
   while (r.next()) {
     switch (r.tag()) {
       case 1: s.trace_id = trace_id(r, "Span.trace_id"); break;
@@ -240,7 +308,9 @@ void span(pbf_reader r, Span& s) {
         break;
       case 7: s.start_time_unix_nano = fixed64(r, "Span.start_time_unix_nano"); break;
       case 8: s.end_time_unix_nano = fixed64(r, "Span.end_time_unix_nano"); break;
-      case 9: push_key_value(r, "Span.attributes", s.attributes); break;
+      case 9:
+        key_value(message(r, "Span.attributes"), 0, next_key_value(s.attributes, used));
+        break;
       case 10: s.dropped_attributes_count = u32(r, "Span.dropped_attributes_count"); break;
       case 11: s.events.push_back(event(message(r, "Span.events"))); break;
       case 12: s.dropped_events_count = u32(r, "Span.dropped_events_count"); break;
@@ -251,6 +321,7 @@ void span(pbf_reader r, Span& s) {
       default: r.skip();
     }
   }
+  s.attributes.erase(s.attributes.begin() + static_cast<std::ptrdiff_t>(used), s.attributes.end());
 }
 
 Scope scope(pbf_reader r) {
@@ -315,10 +386,12 @@ ResourceSpans resource_spans(pbf_reader r) {
 // last), each with a copy of its spans' resource and scope, handed to `sink` as soon as it is full.
 class PartDecoder {
  public:
-  PartDecoder(std::size_t first, std::size_t max, const std::function<void(TracesRequest&)>& sink)
+  PartDecoder(std::size_t first, std::size_t max, const std::function<void(TracesRequest&)>& sink,
+              std::vector<TracesRequest>* spare)
       : max_(std::max<std::size_t>(max, 1)),
         size_(first == 0 ? max_ : std::min(first, max_)),
-        sink_(sink) {}
+        sink_(sink),
+        spare_(spare) {}
 
   void request(pbf_reader r) {
     while (r.next()) {
@@ -370,20 +443,61 @@ class PartDecoder {
         continue;
       }
       if (ss == nullptr) {
+        // A part's first spans go into a spent part's (the others, rare, into new ones).
+        std::vector<Span> spans =
+            part_.resource_spans.empty() ? spare_spans() : std::vector<Span>{};
         part_.resource_spans.push_back(ResourceSpans{res, {}, res_schema});
         auto& scopes = part_.resource_spans.back().scope_spans;
-        scopes.push_back(ScopeSpans{sc, {}, schema});
+        scopes.push_back(ScopeSpans{sc, std::move(spans), schema});
         ss = &scopes.back();
         ss->spans.reserve(std::min(left, size_ - count_));
+        used_ = 0;
       }
-      ss->spans.emplace_back();
-      span(message(r, "ScopeSpans.spans"), ss->spans.back());
+      Span* s = nullptr;
+      if (used_ < ss->spans.size()) {
+        s = &ss->spans[used_];
+        clear_span(*s);
+      } else {
+        s = &ss->spans.emplace_back();
+      }
+      ++used_;
+      span(message(r, "ScopeSpans.spans"), *s);
       --left;
       if (++count_ == size_) {
+        drop_unused(*ss);
         flush();
         ss = nullptr;
       }
     }
+    if (ss != nullptr) drop_unused(*ss);
+  }
+
+  // The spans of a spent part (see decode_protobuf_parts), to decode into; empty when none. The
+  // part with the fewest spans that still has as many as this part will (else the largest):
+  // spans past those decoded are dropped, and past those kept, new ones are made.
+  std::vector<Span> spare_spans() {
+    std::vector<Span> spans;
+    if (spare_ == nullptr || spare_->empty()) return spans;
+    std::size_t best = 0, best_n = 0;
+    for (std::size_t i = 0; i < spare_->size(); ++i) {
+      const std::size_t n = (*spare_)[i].span_count();
+      const bool fits = n >= size_, best_fits = best_n >= size_;
+      if (i == 0 || (fits && (!best_fits || n < best_n)) || (!fits && !best_fits && n > best_n)) {
+        best = i;
+        best_n = n;
+      }
+    }
+    TracesRequest spent = std::move((*spare_)[best]);
+    (*spare_)[best] = std::move(spare_->back());
+    spare_->pop_back();
+    for (auto& rs : spent.resource_spans)
+      for (auto& ss : rs.scope_spans)
+        if (spans.capacity() < ss.spans.capacity()) spans.swap(ss.spans);
+    return spans;
+  }
+
+  void drop_unused(ScopeSpans& ss) const {
+    ss.spans.erase(ss.spans.begin() + static_cast<std::ptrdiff_t>(used_), ss.spans.end());
   }
 
   void flush() {
@@ -397,8 +511,10 @@ class PartDecoder {
   std::size_t max_;
   std::size_t size_;  ///< of the part being decoded: doubles from the first one's up to max_
   const std::function<void(TracesRequest&)>& sink_;
+  std::vector<TracesRequest>* spare_;
   TracesRequest part_;
   std::size_t count_ = 0;
+  std::size_t used_ = 0;  ///< spans decoded into the last ScopeSpans of part_
 };
 
 // The span ids (field 2 of each span), without decoding anything else.
@@ -455,9 +571,9 @@ DecodeError decode_protobuf(std::string_view body, TracesRequest& out) {
 
 DecodeError decode_protobuf_parts(std::string_view body, std::size_t max_spans,
                                   const std::function<void(TracesRequest&)>& on_part,
-                                  std::size_t first_spans) {
+                                  std::size_t first_spans, std::vector<TracesRequest>* spare) {
   return guarded([&] {
-    PartDecoder d(first_spans, max_spans, on_part);
+    PartDecoder d(first_spans, max_spans, on_part, spare);
     d.request(pbf_reader(body.data(), body.size()));
   });
 }
