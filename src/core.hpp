@@ -56,6 +56,10 @@ struct ThreadBuffer {
   }
   /// Owner only: the slow part of acquire(); the first free record, or null.
   SpanRecord* refill() noexcept;
+  /// The pool a thread ending spans fast grows to before reusing records (see refill()).
+  static constexpr std::uint32_t kHotPool = 4096;
+  /// Owner only: how many records this buffer has made (its pool).
+  [[nodiscard]] std::uint32_t created() const noexcept { return created_; }
   /// Owner only: a record that never left this thread goes straight back.
   void release_local(SpanRecord* r) noexcept {
     r->next_free = free_;
@@ -86,6 +90,8 @@ struct ThreadBuffer {
  private:
   SpanRecord* free_ = nullptr;
   std::uint32_t created_ = 0;
+  std::uint32_t handed_ = 0;  // records put on the free list by the last refill()
+  std::chrono::steady_clock::time_point last_refill_{};
   std::vector<std::unique_ptr<SpanRecord[]>> chunks_;
 };
 

@@ -6,11 +6,13 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core.hpp"
 #include "fakes/collecting.hpp"
 #include "skein/skein.hpp"
 
@@ -268,6 +270,55 @@ TEST(Threads, ShutdownWhileThreadsProduce) {
   EXPECT_EQ(st.spans_exported, exported);
   EXPECT_LE(st.spans_exported + st.export_failures + st.spans_dropped,
             st.spans_sampled + st.dropped_buffer_full);
+}
+
+}  // namespace
+
+namespace {
+
+// A thread's record pool (ThreadBuffer::refill): a thread ending spans slowly keeps the records it
+// needs; one ending more than a million a second grows its pool to kHotPool before reusing any
+// (so that a record's lines have left the pipeline's core when they are written again).
+skein::Tracer pool_tracer(std::shared_ptr<CountingExporter> counting) {
+  skein::Options o;
+  o.project = "pool";
+  o.exporter = skein::ExporterKind::none;
+  o.exporters = {std::move(counting)};
+  return skein::Tracer::init(o);
+}
+
+TEST(Pool, ASlowThreadKeepsTheRecordsItNeeds) {
+  auto counting = std::make_shared<CountingExporter>();
+  auto t = pool_tracer(counting);
+  for (int i = 0; i < 15000; ++i) {
+    { auto s = t.span("slow"); }
+    std::this_thread::sleep_for(20us);  // at most 50,000 spans a second
+  }
+  ASSERT_TRUE(t.force_flush());
+  EXPECT_EQ(counting->spans(), 15000u);
+  const skein::detail::ThreadBuffer* b = skein::detail::tl_cache.buffer;
+  ASSERT_NE(b, nullptr);
+  // At most 50,000 spans a second, taken by the pipeline every 20 ms (flush interval) or at a
+  // ring depth of 1,024: about a thousand records in flight at most, made in chunks of 256.
+  EXPECT_LE(b->created(), 2048u);
+}
+
+TEST(Pool, AFastThreadGrowsItsPoolBeforeReusingRecords) {
+  auto counting = std::make_shared<CountingExporter>();
+  auto t = pool_tracer(counting);
+  constexpr int kSpans = 300000;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < kSpans; ++i) {
+    auto s = t.span("fast");
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(t.force_flush());
+  const skein::Stats st = t.stats();
+  EXPECT_EQ(st.spans_exported + st.spans_dropped, static_cast<std::uint64_t>(kSpans));
+  if (kSpans / s < 2e6) GTEST_SKIP() << "only " << kSpans / s << " spans/s here (a sanitizer?)";
+  const skein::detail::ThreadBuffer* b = skein::detail::tl_cache.buffer;
+  ASSERT_NE(b, nullptr);
+  EXPECT_GE(b->created(), skein::detail::ThreadBuffer::kHotPool);
 }
 
 }  // namespace
