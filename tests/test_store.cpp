@@ -541,3 +541,86 @@ TEST_F(StoreExporterTest, RetentionDoesNotLetANewTraceInheritADeletedOnesValues)
   EXPECT_EQ(found("k=c"), (std::vector<std::string>{skein::TraceId{9, 3}.to_hex()}));
   EXPECT_EQ(found("k=a"), (std::vector<std::string>{skein::TraceId{9, 1}.to_hex()}));
 }
+
+// A span row's resource, service and scope are bound once per INSERT of several spans, and its
+// integers only when they change from the last span the statement stored: spans of several
+// resources and scopes in one request, and integers that change, change back and repeat across
+// statements and requests, each read back as it was sent.
+TEST_F(StoreExporterTest, EverySpanKeepsItsOwnScopeResourceAndIntegers) {
+  std::string err;
+  auto st = skein::store::Store::open(db_, skein::store::Store::Mode::read_write, err);
+  ASSERT_TRUE(st) << err;
+  struct Scope {
+    const char *service, *name, *version;
+    int spans;
+  };
+  const Scope scopes[] = {{"alpha", "s1", "1.0", 3},
+                          {"alpha", "s2", "", 20},
+                          {"beta", "s1", "2.0", 1},
+                          {"gamma", "", "", 17},
+                          {"alpha", "s3", "3.0", 5}};
+  std::vector<skein::otlp::Span> sent;
+  std::vector<const Scope*> scope_of;
+  std::uint64_t n = 0;
+  for (int request = 0; request < 2; ++request) {
+    skein::otlp::TracesRequest req;
+    for (const Scope& sc : scopes) {
+      // A new resource_spans whenever the service changes; scopes of one service share one.
+      if (req.resource_spans.empty() || scope_of.back()->service != std::string_view(sc.service) ||
+          sent.size() % 2 == 1) {
+        auto& rs = req.resource_spans.emplace_back();
+        rs.resource.attributes.push_back({"service.name", text(sc.service)});
+      }
+      auto& ss = req.resource_spans.back().scope_spans.emplace_back();
+      ss.scope.name = sc.name;
+      ss.scope.version = sc.version;
+      for (int i = 0; i < sc.spans; ++i, ++n) {
+        auto& s = ss.spans.emplace_back();
+        s.trace_id = skein::TraceId{7, 1 + n / 6};
+        s.span_id = skein::SpanId{100 + n};
+        s.name = "op" + std::to_string(n);
+        s.kind = static_cast<std::int32_t>(n % 7 < 4 ? 1 : n % 3 + 2);
+        s.status.code = n % 5 == 0 ? 2 : n % 11 == 0 ? 1 : 0;
+        s.flags = n % 4 == 0 ? 0x301 : 1;
+        s.start_time_unix_nano = 1'700'000'000'000'000'000ULL + n * 1000;
+        s.end_time_unix_nano = s.start_time_unix_nano + 500;
+        s.dropped_attributes_count = static_cast<std::uint32_t>(n % 9 == 0 ? 3 : 0);
+        s.dropped_events_count = static_cast<std::uint32_t>(n % 13 == 0 ? 1 : 0);
+        s.dropped_links_count = static_cast<std::uint32_t>(n % 17 == 0 ? 2 : 0);
+        if (n % 8 == 0) s.events.push_back({s.start_time_unix_nano, "e", {}, 0});
+        sent.push_back(s);
+        scope_of.push_back(&sc);
+      }
+    }
+    auto w = st->write(req);
+    ASSERT_TRUE(w.ok) << w.error;
+    EXPECT_EQ(w.accepted, 46u);
+  }
+  std::size_t checked = 0;
+  for (std::uint64_t t = 1; t <= (n + 5) / 6; ++t) {
+    for (const auto& got : st->get_trace(skein::TraceId{7, t}.to_hex(), &err)) {
+      const auto id = std::strtoull(got.span_id.c_str(), nullptr, 16);
+      ASSERT_GE(id, 100u);
+      ASSERT_LT(id - 100, sent.size());
+      const auto& s = sent[id - 100];
+      const Scope& sc = *scope_of[id - 100];
+      SCOPED_TRACE(s.name);
+      EXPECT_EQ(got.name, s.name);
+      EXPECT_EQ(got.service, sc.service);
+      EXPECT_NE(got.resource_json.find(sc.service), std::string::npos) << got.resource_json;
+      EXPECT_EQ(got.scope_name, sc.name);
+      EXPECT_EQ(got.scope_version, sc.version);
+      EXPECT_EQ(got.kind, s.kind);
+      EXPECT_EQ(got.status, s.status.code);
+      EXPECT_EQ(got.flags, s.flags);
+      EXPECT_EQ(got.start_ns, s.start_time_unix_nano);
+      EXPECT_EQ(got.end_ns, s.end_time_unix_nano);
+      EXPECT_EQ(got.dropped_attributes, s.dropped_attributes_count);
+      EXPECT_EQ(got.dropped_events, s.dropped_events_count);
+      EXPECT_EQ(got.dropped_links, s.dropped_links_count);
+      EXPECT_EQ(got.events.size(), s.events.size());
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, sent.size()) << err;
+}

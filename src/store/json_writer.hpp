@@ -89,12 +89,12 @@ inline void json_string(std::string& out, std::string_view s) {
 inline void json_int(std::string& out, std::int64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
+  out.append(buf, static_cast<std::size_t>(r.ptr - buf));  // (pointer, length): not a replace
 }
 inline void json_uint(std::string& out, std::uint64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
+  out.append(buf, static_cast<std::size_t>(r.ptr - buf));  // (pointer, length): not a replace
 }
 inline void json_double(std::string& out, double v) {
   if (!std::isfinite(v)) {

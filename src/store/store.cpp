@@ -336,9 +336,36 @@ struct IdHash {
 
 constexpr std::size_t kSpansPerInsert = 16;
 
+// Values of a span row bound per row, and after them (shared by the rows of a statement, which
+// all come from one scope of one resource) its resource, service and scope.
+constexpr int kRowParams = 21, kSharedParams = 4;
+
+// The integers bound to a statement's parameters, so that a value equal to the one bound last
+// time (most of a span's integers: its kind, status, flags, counts) is not bound again. SQLite
+// keeps a statement's bindings across runs (they are never cleared for these statements).
+class BoundInts {
+ public:
+  void bind(Stmt& st, int i, std::int64_t v) {
+    auto idx = static_cast<std::size_t>(i);
+    if (idx >= v_.size()) {
+      v_.resize(idx + 1, 0);
+      set_.resize(idx + 1, false);
+    }
+    if (set_[idx] && v_[idx] == v) return;
+    st.bind(i, v);
+    v_[idx] = v;
+    set_[idx] = true;
+  }
+
+ private:
+  std::vector<std::int64_t> v_;
+  std::vector<bool> set_;
+};
+
 struct Store::Statements {
   Stmt next_span_pk, set_next_span_pk;
-  Stmt insert_spans[kSpansPerInsert];  ///< [n-1]: n spans, made when first used
+  Stmt insert_spans[kSpansPerInsert];            ///< [n-1]: n spans, made when first used
+  BoundInts insert_spans_ints[kSpansPerInsert];  ///< what each has bound (see BoundInts)
   Stmt span_pk, trace_pk, insert_trace, next_trace_pk;
   Stmt set_next_trace_pk, upsert_bits;
   Stmt insert_event, insert_link, upsert_trace, upsert_session, add_counter, resource_lookup,
@@ -955,27 +982,42 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
     if (pending_.empty()) return true;
     const std::size_t n = pending_.size();
     Stmt& ins = t.insert_spans[n - 1];
+    BoundInts& ints = t.insert_spans_ints[n - 1];
+    const int shared = static_cast<int>(n) * kRowParams;  // the shared parameters follow
     if (!ins) {
       // INSERT OR IGNORE: a span already stored (a client's retry) is skipped, as with ON
       // CONFLICT DO NOTHING, and no constraint can abort the statement halfway (so that SQLite
       // needs no statement journal for it).
       std::string sql =
           "INSERT OR IGNORE INTO spans(trace_pk,span_id,parent_span_id,name,kind,start_ns,end_ns,"
-          "status,status_message,service,session_id,user_id,event_type,resource_id,"
-          "scope_name,scope_version,flags,trace_state,attributes,n_events,n_links,"
-          "dropped_attributes,dropped_events,dropped_links,id) VALUES";
-      for (std::size_t k = 0; k < n; ++k)
-        sql += k ? ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-                 : "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+          "status,status_message,session_id,user_id,event_type,flags,trace_state,attributes,"
+          "n_events,n_links,dropped_attributes,dropped_events,dropped_links,id,"
+          "resource_id,service,scope_name,scope_version) VALUES";
+      auto param = [&](int i, char after) {
+        sql += '?';
+        sql += std::to_string(i);
+        sql += after;
+      };
+      for (std::size_t k = 0; k < n; ++k) {
+        sql += k ? ",(" : "(";
+        for (int i = 1; i <= kRowParams; ++i) param(static_cast<int>(k) * kRowParams + i, ',');
+        for (int i = 1; i <= kSharedParams; ++i) param(shared + i, i < kSharedParams ? ',' : ')');
+      }
       std::string err;
       ins = Stmt(db_, sql.c_str(), err);
       if (!ins) return fail("insert span");
     }
+    // The pending spans share their scope (flush runs when it changes), so its resource too.
+    const PendingSpan& first = pending_.front();
+    ints.bind(ins, shared + 1, first.resource);
+    ins.bind_text_or_null(shared + 2, first.service)
+        .bind_text_or_null(shared + 3, first.scope->scope.name)
+        .bind_text_or_null(shared + 4, first.scope->scope.version);
     for (std::size_t k = 0; k < n; ++k) {
       const PendingSpan& p = pending_[k];
       const otlp::Span& sp = *p.span;
-      const int b = static_cast<int>(k * 25);
-      ins.bind(b + 1, p.trace_pk);
+      const int b = static_cast<int>(k) * kRowParams;
+      ints.bind(ins, b + 1, p.trace_pk);
       // The ids' bytes are in pending_, which stays as it is until the statement has run.
       put64(pending_[k].id_bytes, sp.span_id.value);
       ins.bind_blob(b + 2, pending_[k].id_bytes, 8);
@@ -985,30 +1027,25 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
       } else {
         ins.bind_null(b + 3);
       }
-      ins.bind_text(b + 4, sp.name)
-          .bind(b + 5, sp.kind)
-          .bind_u(b + 6, p.start)
-          .bind_u(b + 7, p.end)
-          .bind(b + 8, sp.status.code)
-          .bind_text_or_null(b + 9, sp.status.message)
-          .bind_text_or_null(b + 10, p.service)
-          .bind_text_or_null(b + 11, p.session)
-          .bind_text_or_null(b + 12, p.user)
-          .bind_text_or_null(b + 13, p.event_type)
-          .bind(b + 14, p.resource)
-          .bind_text_or_null(b + 15, p.scope->scope.name)
-          .bind_text_or_null(b + 16, p.scope->scope.version)
-          .bind(b + 17, sp.flags)
-          .bind_text_or_null(b + 18, sp.trace_state)
+      ins.bind_text(b + 4, sp.name);
+      ints.bind(ins, b + 5, sp.kind);
+      ins.bind_u(b + 6, p.start).bind_u(b + 7, p.end);
+      ints.bind(ins, b + 8, sp.status.code);
+      ins.bind_text_or_null(b + 9, sp.status.message)
+          .bind_text_or_null(b + 10, p.session)
+          .bind_text_or_null(b + 11, p.user)
+          .bind_text_or_null(b + 12, p.event_type);
+      ints.bind(ins, b + 13, sp.flags);
+      ins.bind_text_or_null(b + 14, sp.trace_state)
           .bind_text(
-              b + 19,
-              std::string_view(attrs_column_).substr(p.attrs_begin, p.attrs_end - p.attrs_begin))
-          .bind(b + 20, static_cast<std::int64_t>(sp.events.size()))
-          .bind(b + 21, static_cast<std::int64_t>(sp.links.size()))
-          .bind(b + 22, sp.dropped_attributes_count)
-          .bind(b + 23, sp.dropped_events_count)
-          .bind(b + 24, sp.dropped_links_count)
-          .bind(b + 25, p.pk);
+              b + 15,
+              std::string_view(attrs_column_).substr(p.attrs_begin, p.attrs_end - p.attrs_begin));
+      ints.bind(ins, b + 16, static_cast<std::int64_t>(sp.events.size()));
+      ints.bind(ins, b + 17, static_cast<std::int64_t>(sp.links.size()));
+      ints.bind(ins, b + 18, sp.dropped_attributes_count);
+      ints.bind(ins, b + 19, sp.dropped_events_count);
+      ints.bind(ins, b + 20, sp.dropped_links_count);
+      ins.bind(b + 21, p.pk);
     }
     if (!ins.run_keeping_bindings()) return fail("insert span");
     // Every parameter is bound again before the next run; the statement keeps its bindings
@@ -1039,6 +1076,9 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
                                  "\"): trace_id and span_id must be non-zero";
           continue;
         }
+        // One statement's spans share their scope and resource (bound once: see flush). Before
+        // anything of this span is added to the pending columns, which flush clears.
+        if (!pending_.empty() && pending_.front().scope != &ss && !flush()) return false;
         PendingSpan p;
         p.span = &sp;
         p.scope = &ss;
