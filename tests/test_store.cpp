@@ -624,3 +624,38 @@ TEST_F(StoreExporterTest, EverySpanKeepsItsOwnScopeResourceAndIntegers) {
   }
   EXPECT_EQ(checked, sent.size()) << err;
 }
+
+// A writer's WAL frames are gathered and written together (store/wal_batch.hpp): once a write
+// returns, its commit is in the WAL file, whole, for any other connection or process: a copy of
+// the files taken then (as if the process had been killed) recovers every committed span. Also
+// for a transaction larger than what is gathered at once (4 MiB) and than one write (128 KiB).
+TEST_F(StoreExporterTest, CommittedSpansAreInTheWalFileWhenTheWriteReturns) {
+  std::string err;
+  auto st = skein::store::Store::open(db_, skein::store::Store::Mode::read_write, err);
+  ASSERT_TRUE(st) << err;
+  std::uint64_t spans = 0;
+  for (int batch = 0; batch < 4; ++batch) {
+    const int n = batch == 2 ? 3000 : 7;  // batch 2: ~6 MiB of WAL in one commit
+    skein::otlp::TracesRequest req;
+    auto& ss = req.resource_spans.emplace_back().scope_spans.emplace_back();
+    for (int i = 0; i < n; ++i) {
+      auto& s = ss.spans.emplace_back();
+      s.trace_id = skein::TraceId{9, static_cast<std::uint64_t>(batch * 10000 + i / 10 + 1)};
+      s.span_id = skein::SpanId{spans + static_cast<std::uint64_t>(i) + 1};
+      s.name = "op";
+      s.attributes.push_back({"payload", text(std::string(2000, static_cast<char>('a' + i % 26)))});
+    }
+    auto w = st->write(req);
+    ASSERT_TRUE(w.ok) << w.error;
+    spans += static_cast<std::uint64_t>(n);
+
+    // The files as they are now, the writer still open.
+    const auto copy = dir_ / ("copy" + std::to_string(batch) + ".db");
+    std::filesystem::copy_file(db_, copy);
+    std::filesystem::copy_file(db_ + "-wal", copy.string() + "-wal");
+    auto recovered =
+        skein::store::Store::open(copy.string(), skein::store::Store::Mode::read_write, err);
+    ASSERT_TRUE(recovered) << err;
+    EXPECT_EQ(recovered->stats().spans_stored, spans) << "after batch " << batch;
+  }
+}

@@ -14,6 +14,7 @@
 
 #include "env.hpp"
 #include "json_writer.hpp"
+#include "wal_batch.hpp"
 
 namespace skein::store {
 
@@ -396,7 +397,9 @@ std::unique_ptr<Store> Store::open(const std::string& path, Mode mode, std::stri
     std::error_code ec;
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   }
-  if (sqlite3_open_v2(path.c_str(), &s->db_, flags, nullptr) != SQLITE_OK) {
+  // A writer's commits write their WAL frames in one system call (see wal_batch.hpp).
+  const char* vfs = mode == Mode::read_write ? wal_batch_vfs() : nullptr;
+  if (sqlite3_open_v2(path.c_str(), &s->db_, flags, vfs) != SQLITE_OK) {
     error = "cannot open " + path + ": " + (s->db_ ? sqlite3_errmsg(s->db_) : "out of memory");
     return nullptr;
   }
