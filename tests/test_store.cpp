@@ -12,6 +12,7 @@
 #include "skein/store.hpp"
 #include "store/json_writer.hpp"
 #include "store/store.hpp"
+#include "store/wal_batch.hpp"
 
 namespace {
 
@@ -658,4 +659,43 @@ TEST_F(StoreExporterTest, CommittedSpansAreInTheWalFileWhenTheWriteReturns) {
     ASSERT_TRUE(recovered) << err;
     EXPECT_EQ(recovered->stats().spans_stored, spans) << "after batch " << batch;
   }
+}
+
+// A transaction larger than the page cache spills pages into the WAL before its commit; SQLite
+// then writes the pages it changes again in place, and at the commit rewrites the checksums of
+// the frames from there on (reading each frame first). With the gathered WAL writes, all of it
+// is in the file when COMMIT returns: a copy taken then recovers the transaction whole.
+TEST_F(StoreExporterTest, WalFramesWrittenAgainInPlaceAreInTheFileAtCommit) {
+  std::filesystem::create_directories(dir_);
+  const std::string path = (dir_ / "raw.db").string();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                            skein::store::wal_batch_vfs()),
+            SQLITE_OK);
+  auto exec = [](sqlite3* d, const char* sql) {
+    char* msg = nullptr;
+    const int rc = sqlite3_exec(d, sql, nullptr, nullptr, &msg);
+    EXPECT_EQ(rc, SQLITE_OK) << sql << ": " << (msg ? msg : "");
+    sqlite3_free(msg);
+  };
+  exec(db,
+       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=20;"
+       "CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB);"
+       "BEGIN; WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k+1 FROM n WHERE k<2000)"
+       " INSERT INTO t SELECT k, zeroblob(500) FROM n;"
+       "UPDATE t SET v = zeroblob(600) WHERE k % 7 = 0; COMMIT;");
+  const std::filesystem::path copy = dir_ / "copy.db";
+  std::filesystem::copy_file(path, copy);
+  std::filesystem::copy_file(path + "-wal", copy.string() + "-wal");
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(copy.c_str(), &other, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(other, "SELECT count(*), sum(length(v)) FROM t", -1, &q, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(q, 0), 2000);
+  EXPECT_EQ(sqlite3_column_int64(q, 1), 285 * 600 + (2000 - 285) * 500);
+  sqlite3_finalize(q);
+  sqlite3_close(other);
+  sqlite3_close(db);
 }

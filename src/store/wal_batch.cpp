@@ -12,6 +12,7 @@ namespace skein::store {
 namespace {
 
 constexpr std::size_t kFrameHeader = 24, kMaxGathered = 4u << 20, kWriteBytes = 64u << 10;
+constexpr sqlite3_int64 kWalHeader = 32;  // the WAL file's header, before its first frame
 
 sqlite3_vfs* g_base = nullptr;  // the default VFS, which does the work
 
@@ -21,7 +22,8 @@ struct WalFile {
   sqlite3_file* real;
   std::string* gathered;  // bytes from offset `at`
   sqlite3_int64 at = 0;
-  bool commit_frame_next = false;  // the last write was a commit frame's header
+  bool page_next = false;    // the last write was a frame header: its page comes next
+  bool commit_next = false;  // ... of a commit frame
 };
 
 int flush(WalFile* f) {
@@ -57,32 +59,53 @@ int wal_read(sqlite3_file* p, void* out, int n, sqlite3_int64 off) {
   return f->real->pMethods->xRead(f->real, out, n, off);
 }
 
+// Only the way SQLite writes frames is gathered: a 24-byte frame header, then its page right
+// after it. Anything else (the WAL header, a write inside the frames already written...) flushes
+// what is gathered and goes to the file as it is, except a write inside what is gathered (SQLite
+// writes a page of the transaction again in place), which updates it.
 int wal_write(sqlite3_file* p, const void* data, int n, sqlite3_int64 off) {
   WalFile* f = wal(p);
   std::string& g = *f->gathered;
-  const auto size = static_cast<sqlite3_int64>(g.size());
+  const sqlite3_int64 end = f->at + static_cast<sqlite3_int64>(g.size());
   const auto* bytes = static_cast<const char*>(data);
-  if (!g.empty() && off == f->at + size) {
-    g.append(bytes, static_cast<std::size_t>(n));  // the next frame, or this frame's page
-  } else if (!g.empty() && off >= f->at && off + n <= f->at + size) {
-    // A frame of this transaction written again (SQLite rewrites a page it wrote before).
-    std::memcpy(g.data() + (off - f->at), bytes, static_cast<std::size_t>(n));
-  } else {
+  const auto len = static_cast<std::size_t>(n);
+  if (!g.empty() && off >= f->at && off + n <= end) {
+    std::memcpy(g.data() + (off - f->at), bytes, len);
+    return SQLITE_OK;
+  }
+  const bool header = len == kFrameHeader && off >= kWalHeader;
+  const bool page = f->page_next && !g.empty() && off == end;
+  f->page_next = false;
+  if (!header && !page) {
+    f->commit_next = false;
     if (const int rc = flush(f); rc != SQLITE_OK) return rc;
-    // The WAL header (offset 0) goes straight to the file; frames are gathered.
-    if (off == 0) return f->real->pMethods->xWrite(f->real, data, n, off);
-    g.assign(bytes, static_cast<std::size_t>(n));
+    return f->real->pMethods->xWrite(f->real, data, n, off);
+  }
+  const bool new_run = g.empty() || off != end;
+  if (new_run) {
+    if (const int rc = flush(f); rc != SQLITE_OK) return rc;
     f->at = off;
   }
-  // After the commit frame's page: the whole commit to the file now, so that its failure is this
-  // write's (the commit's) and it is there before SQLite publishes the commit.
-  if (f->commit_frame_next) {
-    f->commit_frame_next = false;
-    return flush(f);
-  }
-  if (static_cast<std::size_t>(n) == kFrameHeader && off >= 32) {
+  g.append(bytes, len);
+  if (header) {
+    // Bytes 4-7: the database size after the commit for a commit frame, else 0.
     const auto* h = reinterpret_cast<const unsigned char*>(bytes);
-    f->commit_frame_next = (h[4] | h[5] | h[6] | h[7]) != 0;
+    f->commit_next = (h[4] | h[5] | h[6] | h[7]) != 0;
+    f->page_next = true;
+    // A commit frame's header that follows no frame of ours: a one-frame commit, or SQLite
+    // rewriting the headers of this transaction's frames after reading each (their checksums,
+    // when it wrote a page again in place): nothing may follow before the commit is published.
+    if (f->commit_next && new_run) {
+      f->commit_next = f->page_next = false;
+      return flush(f);
+    }
+    return SQLITE_OK;
+  }
+  // After the commit frame's page: the whole commit to the file now, so that its failure is this
+  // write's (the commit's) and it is in the file before SQLite publishes the commit.
+  if (f->commit_next) {
+    f->commit_next = false;
+    return flush(f);
   }
   return g.size() >= kMaxGathered ? flush(f) : SQLITE_OK;
 }
@@ -133,7 +156,6 @@ int wal_shm_lock(sqlite3_file* p, int offset, int n, int flags) {
   return wal(p)->real->pMethods->xShmLock(wal(p)->real, offset, n, flags);
 }
 void wal_shm_barrier(sqlite3_file* p) {
-  (void)flush(wal(p));
   wal(p)->real->pMethods->xShmBarrier(wal(p)->real);
 }
 int wal_shm_unmap(sqlite3_file* p, int del) {
@@ -177,7 +199,8 @@ int vfs_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, 
   f->gathered = new (std::nothrow) std::string;
   if (f->gathered == nullptr) return SQLITE_NOMEM;
   f->at = 0;
-  f->commit_frame_next = false;
+  f->page_next = false;
+  f->commit_next = false;
   const int rc = g_base->xOpen(g_base, name, f->real, flags, out_flags);
   if (rc != SQLITE_OK || f->real->pMethods == nullptr) {
     if (f->real->pMethods) f->real->pMethods->xClose(f->real);
