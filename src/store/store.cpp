@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -344,14 +345,12 @@ constexpr int kRowParams = 21, kSharedParams = 4;
 // The integers bound to a statement's parameters, so that a value equal to the one bound last
 // time (most of a span's integers: its kind, status, flags, counts) is not bound again. SQLite
 // keeps a statement's bindings across runs (they are never cleared for these statements).
+// Fixed arrays (parameters are numbered from 1), so that the check inlines: with vectors that
+// grew on demand it cost ~65 instructions a call.
 class BoundInts {
  public:
   void bind(Stmt& st, int i, std::int64_t v) {
-    auto idx = static_cast<std::size_t>(i);
-    if (idx >= v_.size()) {
-      v_.resize(idx + 1, 0);
-      set_.resize(idx + 1, false);
-    }
+    const auto idx = static_cast<std::size_t>(i);
     if (set_[idx] && v_[idx] == v) return;
     st.bind(i, v);
     v_[idx] = v;
@@ -359,8 +358,10 @@ class BoundInts {
   }
 
  private:
-  std::vector<std::int64_t> v_;
-  std::vector<bool> set_;
+  static constexpr std::size_t kParams =
+      kSpansPerInsert * std::size_t{kRowParams} + std::size_t{kSharedParams} + 1;
+  std::array<std::int64_t, kParams> v_{};
+  std::array<bool, kParams> set_{};
 };
 
 struct Store::Statements {
