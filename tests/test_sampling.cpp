@@ -598,19 +598,27 @@ TEST(UnsampledRoot, KeepsTheBaggageAroundItAndRestoresIt) {
 // A root decided inline restores the context it started on by clearing the fields it set and
 // keeping the extras (Span::kPushedOnEmpty): when a baggage scope opened inside the root is still
 // open at the root's end, the extras differ and the baggage from before the root comes back.
+// An always_off tracer whose first root on this thread went through the library path, so that
+// the next ones are decided inline (Tracer::never_root).
+skein::Tracer inline_always_off() {
+  auto t = make(skein::always_off(), std::make_shared<skein::InMemoryExporter>());
+  { auto first = t.span("first"); }
+  return t;
+}
+
+skein::Baggage one_entry(std::string_view key, std::string_view value) {
+  skein::Baggage b;
+  EXPECT_TRUE(b.set(key, value));
+  return b;
+}
+
 TEST(UnsampledRoot, EndedInsideABaggageScopeItOpenedRestoresTheOuterBaggage) {
-  auto mem = std::make_shared<skein::InMemoryExporter>();
-  auto t = make(skein::always_off(), mem);
-  { auto first = t.span("first"); }  // the thread's first root takes the library path
-  skein::Baggage outer;
-  ASSERT_TRUE(outer.set("tenant", "acme"));
-  skein::BaggageScope outer_scope(outer);
+  auto t = inline_always_off();
+  skein::BaggageScope outer_scope(one_entry("tenant", "acme"));
   auto root = std::make_unique<skein::Span>(t.span("root"));
   skein::Context in_root = skein::Context::current();
   ASSERT_TRUE(in_root.valid());
-  skein::Baggage inner;
-  ASSERT_TRUE(inner.set("tenant", "inner"));
-  auto inner_scope = std::make_unique<skein::BaggageScope>(inner);
+  auto inner_scope = std::make_unique<skein::BaggageScope>(one_entry("tenant", "inner"));
   EXPECT_EQ(skein::Context::current().span_id(), in_root.span_id());
   EXPECT_EQ(skein::Baggage::current().get("tenant"), std::optional<std::string>("inner"));
   root.reset();  // ends while inner_scope is open
@@ -621,12 +629,8 @@ TEST(UnsampledRoot, EndedInsideABaggageScopeItOpenedRestoresTheOuterBaggage) {
 
 // Move-assigned and moved-from inline roots: each restores once, in order.
 TEST(UnsampledRoot, MoveAssignedInlineRootsRestoreTheContextOnce) {
-  auto mem = std::make_shared<skein::InMemoryExporter>();
-  auto t = make(skein::always_off(), mem);
-  { auto first = t.span("first"); }  // the thread's first root takes the library path
-  skein::Baggage b;
-  ASSERT_TRUE(b.set("k", "v"));
-  skein::BaggageScope scope(b);
+  auto t = inline_always_off();
+  skein::BaggageScope scope(one_entry("k", "v"));
   skein::Span holder;
   {
     auto root = t.span("root");
