@@ -170,9 +170,8 @@ void TracerCore::release_after_stop() noexcept {
 // has most likely let them go, so the application's stores to them need not take them back from
 // it. Interleaved runs of 3 million sampled spans (docs/design.md): 73.6 -> 59.2 ns a span on the
 // 2-vCPU machine. A slower thread keeps the pool it needs and reuses the newest records first, as
-// before: with large records (BM_Enrich3's 300 attributes) the records warm in its own cache
-// matter more (with oldest first for every thread, two bench/report runs measured 46 ns an
-// enrichment, against 37-40 ns with newest first).
+// before: it gains nothing from the wait, and its newest records are the ones still warm in its
+// own cache.
 SpanRecord* ThreadBuffer::refill() noexcept {
   const auto now = std::chrono::steady_clock::now();
   const bool hot = handed_ >= 256 && now - last_refill_ < handed_ * std::chrono::microseconds(1);
