@@ -90,6 +90,25 @@ std::string_view openinference_kind(EventType t) {
 }
 }  // namespace
 
+bool is_core_attribute_key(std::string_view k) noexcept {
+  static constexpr std::string_view kCore[] = {"honeyhive_event_type",  "honeyhive_event_name",
+                                               "honeyhive.project",     "honeyhive.source",
+                                               "honeyhive.session_id",  "session.id",
+                                               "honeyhive_duration_ms", "openinference.span.kind",
+                                               "sampling.probability",  "skein.truncated_values"};
+  // Keys of any other length are ruled out with one test.
+  static constexpr std::uint64_t kLengths = [] {
+    std::uint64_t m = 0;
+    for (std::string_view c : kCore) m |= std::uint64_t{1} << c.size();
+    return m;
+  }();
+  if (k.size() >= 64 || ((kLengths >> k.size()) & 1) == 0) return false;
+  for (std::string_view c : kCore) {
+    if (k == c) return true;
+  }
+  return false;
+}
+
 CoreAttributes core_attributes(const SpanView& s) noexcept {
   CoreAttributes c;
   auto add = [&](std::string_view k, AttrValue v) { c.items[c.size++] = Attribute{k, v}; };
@@ -122,11 +141,10 @@ CoreAttributes core_attributes(const SpanView& s) noexcept {
     add("skein.truncated_values", AttrValue(static_cast<std::int64_t>(s.truncated_values)));
   }
   // OTLP keys are unique: a user attribute with a core key wins (for example a per-request
-  // session id), and the core one is left out. Only keys starting like a core key are compared.
+  // session id), and the core one is left out.
   bool maybe = false;
   for (const Attribute& a : s.attributes) {
-    char f = a.key.empty() ? '\0' : a.key.front();
-    if (f == 'h' || f == 's' || f == 'o') {
+    if (is_core_attribute_key(a.key)) {
       maybe = true;
       break;
     }

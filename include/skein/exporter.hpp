@@ -153,6 +153,9 @@ struct CoreAttributes {
   [[nodiscard]] std::span<const Attribute> view() const noexcept { return {items, size}; }
 };
 CoreAttributes core_attributes(const SpanView& span) noexcept;
+/// True when `key` is one that core_attributes() may write (a user attribute with such a key
+/// replaces the core one).
+bool is_core_attribute_key(std::string_view key) noexcept;
 
 enum class ExportResult : std::uint8_t { success, failure };
 

@@ -158,7 +158,7 @@ class SpanEncoder {
     // A user attribute with a core key shadows the core one (and a session's own session.id
     // replaces the resource's): the general path handles those.
     for (const Attribute& a : s.attributes) {
-      if (is_core_key(a.key)) return false;
+      if (is_core_attribute_key(a.key)) return false;
     }
     const Resource& r = *s.resource;
     if (blobs_.resource != &r || blobs_.project != r.project || blobs_.source != r.source ||
@@ -166,25 +166,6 @@ class SpanEncoder {
       make_blobs(r);
     }
     return blobs_.ok;
-  }
-
-  // Every key core_attributes() may write. Keys of other lengths are ruled out with one test.
-  static bool is_core_key(std::string_view k) noexcept {
-    static constexpr std::string_view kCore[] = {"honeyhive_event_type",  "honeyhive_event_name",
-                                                 "honeyhive.project",     "honeyhive.source",
-                                                 "honeyhive.session_id",  "session.id",
-                                                 "honeyhive_duration_ms", "openinference.span.kind",
-                                                 "sampling.probability",  "skein.truncated_values"};
-    static constexpr std::uint64_t kLengths = [] {
-      std::uint64_t m = 0;
-      for (std::string_view c : kCore) m |= std::uint64_t{1} << c.size();
-      return m;
-    }();
-    if (k.size() >= 64 || ((kLengths >> k.size()) & 1) == 0) return false;
-    for (std::string_view c : kCore) {
-      if (k == c) return true;
-    }
-    return false;
   }
 
   // The blobs from core_attributes() itself, so that both paths write the same bytes.
