@@ -393,10 +393,10 @@ TEST_F(StoreExporterTest, SchemaTwoFilesStillOpen) {
 }
 
 // A schema 3 file (spans keyed by trace id and span id, WITHOUT ROWID) reads as it is; a writer
-// migrates it to schema 4 (spans indexed by their trace's number, attribute index as bitmaps) when
-// it opens it, keeping every span, attribute, event and span number; a reader opened before the
-// migration reads on.
-TEST_F(StoreExporterTest, SchemaThreeFilesMigrateToFour) {
+// migrates it (through schema 4) to schema 5 (spans numbered by their trace's number, attribute
+// index as bitmaps) when it opens it, keeping every span, attribute and event; a reader opened
+// before the migration reads on.
+TEST_F(StoreExporterTest, SchemaThreeFilesMigrateToFive) {
   std::filesystem::create_directories(std::filesystem::path(db_).parent_path());
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
@@ -475,8 +475,9 @@ TEST_F(StoreExporterTest, SchemaThreeFilesMigrateToFour) {
   std::string layout;
   ASSERT_EQ(sqlite3_exec(
                 db,
-                "SELECT (SELECT user_version FROM pragma_user_version)||' '||group_concat(name)"
-                " FROM pragma_index_info('spans_by_trace')",
+                "SELECT (SELECT user_version FROM pragma_user_version)||' '||(SELECT "
+                "group_concat(id) FROM spans)||' '||(SELECT group_concat(span_pk) FROM events)||"
+                "' '||(SELECT count(*) FROM sqlite_schema WHERE name='spans_by_trace')",
                 [](void* out, int, char** v, char**) {
                   *static_cast<std::string*>(out) = v[0] ? v[0] : "";
                   return 0;
@@ -484,7 +485,8 @@ TEST_F(StoreExporterTest, SchemaThreeFilesMigrateToFour) {
                 &layout, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
-  EXPECT_EQ(layout, "4 trace_pk,span_id");
+  // Trace 5's spans are numbered 5 << 24 and 5 << 24 | 1; the event follows the child.
+  EXPECT_EQ(layout, "5 83886080,83886081 83886081 0");
   check(*st, 2);
   check(*reader, 2);  // opened before the migration, it reads the new layout
 
@@ -507,6 +509,172 @@ TEST_F(StoreExporterTest, SchemaThreeFilesMigrateToFour) {
   EXPECT_EQ(got[2].name, "later");
   ASSERT_EQ(got[2].events.size(), 1u);
   EXPECT_EQ(got[2].events[0].name, "done");
+}
+
+// A schema 4 file (spans numbered in arrival order, with a unique index on trace number and span
+// id) reads as it is; a writer migrates it to schema 5 (a trace's spans numbered by its number
+// and their order) keeping every span, event and link with its span, and dropping the index; a
+// reader opened before the migration reads on; retries are still stored once, new spans follow
+// their trace's, and retention deletes a trace with its events and links.
+TEST_F(StoreExporterTest, SchemaFourFilesMigrateToFive) {
+  std::filesystem::create_directories(std::filesystem::path(db_).parent_path());
+  const auto now =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  const std::string a_start = std::to_string(now);  // trace A is recent, B is old
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+  // Traces A {1, 2} (number 3) and B {1, 3} (number 4), their spans numbered in arrival order
+  // across the two: A's root 10 and child 12 (an event and a link), B's root 11 and child 13 (an
+  // event), both in session sess-b; A has k=v in the attribute index.
+  const std::string sql =
+      "PRAGMA journal_mode=WAL; PRAGMA user_version=4;"
+      "CREATE TABLE resources(id INTEGER PRIMARY KEY, attributes TEXT NOT NULL UNIQUE);"
+      "CREATE TABLE spans(id INTEGER PRIMARY KEY, trace_pk INTEGER NOT NULL, span_id BLOB NOT "
+      "NULL, parent_span_id BLOB, name TEXT NOT NULL, kind INTEGER NOT NULL, start_ns INTEGER NOT "
+      "NULL, end_ns INTEGER NOT NULL, status INTEGER NOT NULL, status_message TEXT, service TEXT, "
+      "session_id TEXT, user_id TEXT, event_type TEXT, resource_id INTEGER, scope_name TEXT, "
+      "scope_version TEXT, flags INTEGER, trace_state TEXT, attributes TEXT NOT NULL, n_events "
+      "INTEGER NOT NULL, n_links INTEGER NOT NULL, dropped_attributes INTEGER, dropped_events "
+      "INTEGER, dropped_links INTEGER);"
+      "CREATE UNIQUE INDEX spans_by_trace ON spans(trace_pk, span_id);"
+      "CREATE INDEX spans_by_session ON spans(session_id, start_ns) WHERE session_id IS NOT NULL;"
+      "CREATE TABLE events(span_pk INTEGER NOT NULL, seq INTEGER NOT NULL, time_ns INTEGER NOT "
+      "NULL, name TEXT NOT NULL, attributes TEXT NOT NULL, PRIMARY KEY(span_pk, seq)) WITHOUT "
+      "ROWID;"
+      "CREATE TABLE links(span_pk INTEGER NOT NULL, seq INTEGER NOT NULL, trace_id BLOB NOT NULL, "
+      "span_id BLOB NOT NULL, trace_state TEXT, flags INTEGER, attributes TEXT NOT NULL, PRIMARY "
+      "KEY(span_pk, seq)) WITHOUT ROWID;"
+      "CREATE TABLE attr_values(id INTEGER PRIMARY KEY, key TEXT NOT NULL, value TEXT NOT NULL, "
+      "UNIQUE(key, value));"
+      "CREATE TABLE trace_attr_bits(attr_id INTEGER NOT NULL, block INTEGER NOT NULL, bits "
+      "INTEGER NOT NULL, PRIMARY KEY(attr_id, block)) WITHOUT ROWID;"
+      "CREATE TABLE traces(pk INTEGER PRIMARY KEY, trace_id BLOB NOT NULL UNIQUE, start_ns "
+      "INTEGER NOT NULL, end_ns INTEGER NOT NULL, span_count INTEGER NOT NULL, error_count "
+      "INTEGER NOT NULL, root_rank INTEGER NOT NULL, root_span_id BLOB, root_parent_id BLOB, "
+      "root_name TEXT, service TEXT, session_id TEXT, user_id TEXT);"
+      "CREATE TABLE sessions(session_id TEXT PRIMARY KEY, start_ns INTEGER NOT NULL, end_ns "
+      "INTEGER NOT NULL, span_count INTEGER NOT NULL, error_count INTEGER NOT NULL, service TEXT, "
+      "user_id TEXT);"
+      "CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+      "INSERT INTO attr_values VALUES(1,'k','v');"
+      "INSERT INTO trace_attr_bits VALUES(1,0,(1<<62)|(1<<3));"
+      "INSERT INTO traces VALUES(3,x'00000000000000010000000000000002'," +
+      a_start + "," + a_start +
+      "+9,2,0,0,x'00000000000000a1',x'0000000000000000','a-root','svc',NULL,NULL),"
+      "(4,x'00000000000000010000000000000003',10,40,2,0,0,x'00000000000000b1',"
+      "x'0000000000000000','b-root','svc','sess-b',NULL);"
+      "INSERT INTO spans(id,trace_pk,span_id,parent_span_id,name,kind,start_ns,end_ns,status,"
+      "service,session_id,attributes,n_events,n_links) VALUES"
+      "(10,3,x'00000000000000a1',NULL,'a-root',2," +
+      a_start + "," + a_start + "+9,0,'svc',NULL,char(1)||'s1',0,0)," +
+      "(11,4,x'00000000000000b1',NULL,'b-root',2,10,40,0,'svc','sess-b','',0,0),"
+      "(12,3,x'00000000000000a2',x'00000000000000a1','a-child',3," +
+      a_start + "+1," + a_start +
+      "+2,0,'svc',NULL,'',1,1),"
+      "(13,4,x'00000000000000b2',x'00000000000000b1','b-child',3,20,30,0,'svc','sess-b','',1,0);"
+      "INSERT INTO events VALUES(12,0,5,'a-event','{}'),(13,0,25,'b-event','{}');"
+      "INSERT INTO links VALUES(12,0,x'00000000000000090000000000000009',x'0000000000000009',"
+      "NULL,0,'{}');"
+      "INSERT INTO counters VALUES('next_span_pk',14),('next_trace_pk',5);";
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  const std::string a = skein::TraceId{1, 2}.to_hex(), b = skein::TraceId{1, 3}.to_hex();
+  auto check = [&](skein::store::Store& st, std::size_t a_spans, bool with_b = true) {
+    std::string err;
+    auto got = st.get_trace(a, &err);
+    ASSERT_EQ(got.size(), a_spans) << err;
+    EXPECT_EQ(got[0].trace_id, a);
+    EXPECT_EQ(got[0].name, "a-root");
+    EXPECT_EQ(got[0].attributes_json, R"({"k":"v"})");
+    EXPECT_EQ(got[1].name, "a-child");
+    EXPECT_EQ(got[1].parent_span_id, got[0].span_id);
+    ASSERT_EQ(got[1].events.size(), 1u);
+    EXPECT_EQ(got[1].events[0].name, "a-event");
+    ASSERT_EQ(got[1].links.size(), 1u);
+    EXPECT_EQ(got[1].links[0].span_id, skein::SpanId{9}.to_hex());
+    EXPECT_TRUE(got[0].events.empty());
+    auto found = st.list_traces({.search = "k=v"});
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].trace_id, a);
+    if (!with_b) return;
+    got = st.get_trace(b, &err);
+    ASSERT_EQ(got.size(), 2u) << err;
+    EXPECT_EQ(got[0].name, "b-root");
+    EXPECT_EQ(got[1].name, "b-child");
+    ASSERT_EQ(got[1].events.size(), 1u);
+    EXPECT_EQ(got[1].events[0].name, "b-event");
+    EXPECT_TRUE(got[1].links.empty());
+    auto session = st.get_session("sess-b");
+    ASSERT_EQ(session.size(), 2u);
+    EXPECT_EQ(session[1].trace_id, b);
+    found = st.list_traces({.search = "b-child"});  // span names (EXISTS on the trace's spans)
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].trace_id, b);
+  };
+  auto layout = [&] {
+    std::string out;
+    EXPECT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(
+                  db,
+                  "SELECT (SELECT user_version FROM pragma_user_version)||' '||(SELECT "
+                  "group_concat(id) FROM (SELECT id FROM spans ORDER BY id))||' '||(SELECT "
+                  "group_concat(span_pk) FROM events)||' '||(SELECT group_concat(span_pk) FROM "
+                  "links)||' '||(SELECT count(*) FROM sqlite_schema WHERE name='spans_by_trace')"
+                  "||' '||(SELECT count(*) FROM counters WHERE name='next_span_pk')",
+                  [](void* o, int, char** v, char**) {
+                    *static_cast<std::string*>(o) = v[0] ? v[0] : "";
+                    return 0;
+                  },
+                  &out, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    return out;
+  };
+  std::string err;
+  auto reader = skein::store::Store::open(db_, skein::store::Store::Mode::read_only, err);
+  ASSERT_TRUE(reader) << err;
+  check(*reader, 2);  // schema 4, as it is
+
+  auto st = skein::store::Store::open(db_, skein::store::Store::Mode::read_write, err);
+  ASSERT_TRUE(st) << err;
+  // 3 << 24 = 50331648, 4 << 24 = 67108864.
+  EXPECT_EQ(layout(), "5 50331648,50331649,67108864,67108865 50331649,67108865 50331649 0 0");
+  check(*st, 2);
+  check(*reader, 2);  // opened before the migration, it reads the new layout
+
+  // A retry of A's child is not stored again; a new span of A takes the next number of A's; a
+  // new trace takes the next trace number.
+  auto req = child_and_copy(skein::SpanId{0xa2}, "a-child", skein::SpanId{0xa1}, now + 1, "x", "y",
+                            skein::SpanId{0xa3});
+  auto& spans = req.resource_spans[0].scope_spans[0].spans;
+  spans[1].name = "a-later";
+  spans[1].start_time_unix_nano = now + 5;
+  spans.push_back(spans[1]);
+  spans[2].trace_id = skein::TraceId{1, 4};
+  spans[2].name = "c-root";
+  spans[2].parent_span_id = {};
+  auto w = st->write(req);
+  ASSERT_TRUE(w.ok) << w.error;
+  EXPECT_EQ(w.accepted, 3u);
+  check(*st, 3);
+  auto got = st->get_trace(a, &err);
+  ASSERT_EQ(got.size(), 3u) << err;
+  EXPECT_EQ(got[2].name, "a-later");
+  EXPECT_TRUE(got[2].events.empty());
+  auto listed = st->list_traces({});
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(
+      layout(),
+      "5 50331648,50331649,50331650,67108864,67108865,83886080 50331649,67108865 50331649 0 0");
+
+  // Retention deletes the old trace B, its events with it; A keeps its event and link.
+  EXPECT_EQ(st->apply_retention({.max_age_days = 1}), 2u);
+  EXPECT_EQ(layout(), "5 50331648,50331649,50331650,83886080 50331649 50331649 0 0");
+  EXPECT_TRUE(st->get_trace(b, &err).empty());
+  check(*reader, 3, false);
 }
 
 // The attribute index keeps the bits of deleted traces (bitmaps by trace number): a trace stored

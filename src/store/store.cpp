@@ -50,7 +50,18 @@ namespace {
 // value's range, in the middle of the b-tree, where SQLite rebalances a page every few inserts:
 // 30 % of the writer's work for 13 indexed values per span. Writers migrate files of schema 2
 // and 3 when they open them; readers read them as they are (see span_select).
-constexpr int kSchemaVersion = 4;
+// 5: a span's number (`id`, the rowid) is its trace's number shifted left by kSpanBits plus its
+// ordinal in the trace (0, 1, 2... in arrival order), and there is no unique index on (trace
+// number, span id) any more: a trace's spans are the rowid range of its number, and new traces
+// are appended to the table's b-tree (SQLite's quick balance), where the index, a second b-tree,
+// was rebalanced in full every ~25 entries (12 % of the writer's instructions). The writer keeps
+// a span once per (trace, span id) itself: the span ids of the traces a transaction writes to
+// are kept in memory for the transaction, those already stored read once (a range scan of their
+// trace). Events and links refer to these numbers. Writers migrate files of schema 2 to 4.
+constexpr int kSchemaVersion = 5;
+// Bits of a span's number that hold its ordinal in its trace: at most 2^24 spans per trace.
+constexpr int kSpanBits = 24;
+constexpr std::int64_t kSpanOrdinalMask = (std::int64_t{1} << kSpanBits) - 1;
 constexpr char kAttrRef = '\x01', kAttrJson = '\x02';
 // Attribute values longer than this are not put in the search index (inputs, outputs, prompts).
 constexpr std::size_t kMaxIndexedValue = 128;
@@ -60,32 +71,46 @@ constexpr std::int64_t kAttrSlots = 64;
 constexpr int kBitsShift = 5;
 constexpr std::int64_t kBitsMarker = std::int64_t{1} << 62;
 
-// The spans table (schema 4), for kSchema and for the migration of older files.
-#define SKEIN_SPANS_TABLE                                                                          \
+// The spans table of schema 4, for the migration of files of schema 2 and 3 (to 4, then 5).
+#define SKEIN_SPANS_TABLE_4                                                                        \
   "(id INTEGER PRIMARY KEY, trace_pk INTEGER NOT NULL, span_id BLOB NOT NULL, parent_span_id "     \
   "BLOB, name TEXT NOT NULL, kind INTEGER NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER "    \
   "NOT NULL, status INTEGER NOT NULL, status_message TEXT, service TEXT, session_id TEXT, "        \
   "user_id TEXT, event_type TEXT, resource_id INTEGER, scope_name TEXT, scope_version TEXT, "      \
   "flags INTEGER, trace_state TEXT, attributes TEXT NOT NULL, n_events INTEGER NOT NULL, n_links " \
   "INTEGER NOT NULL, dropped_attributes INTEGER, dropped_events INTEGER, dropped_links INTEGER)"
-// Its indexes (made after the spans of older files are copied in).
-#define SKEIN_SPANS_INDEXES                                                                        \
-  "CREATE UNIQUE INDEX IF NOT EXISTS spans_by_trace ON spans(trace_pk, span_id); CREATE INDEX IF " \
-  "NOT EXISTS spans_by_session ON spans(session_id, start_ns) WHERE session_id IS NOT NULL;"
+// The spans table (schema 5): `id` is trace number << kSpanBits | ordinal in the trace.
+#define SKEIN_SPANS_TABLE                                                                          \
+  "(id INTEGER PRIMARY KEY, span_id BLOB NOT NULL, parent_span_id "                                \
+  "BLOB, name TEXT NOT NULL, kind INTEGER NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER "    \
+  "NOT NULL, status INTEGER NOT NULL, status_message TEXT, service TEXT, session_id TEXT, "        \
+  "user_id TEXT, event_type TEXT, resource_id INTEGER, scope_name TEXT, scope_version TEXT, "      \
+  "flags INTEGER, trace_state TEXT, attributes TEXT NOT NULL, n_events INTEGER NOT NULL, n_links " \
+  "INTEGER NOT NULL, dropped_attributes INTEGER, dropped_events INTEGER, dropped_links INTEGER)"
+// Its index (made after the spans of older files are copied in).
+#define SKEIN_SPANS_INDEXES                                                                      \
+  "CREATE INDEX IF NOT EXISTS spans_by_session ON spans(session_id, start_ns) WHERE session_id " \
+  "IS NOT NULL;"
+
+// Events and links, keyed by their span's number (`span_pk`) and their place in it.
+#define SKEIN_EVENTS_TABLE                                                                    \
+  "(span_pk INTEGER NOT NULL, seq INTEGER NOT NULL, time_ns INTEGER NOT NULL, name TEXT NOT " \
+  "NULL, attributes TEXT NOT NULL, PRIMARY KEY(span_pk, seq)) WITHOUT ROWID"
+#define SKEIN_LINKS_TABLE                                                                        \
+  "(span_pk INTEGER NOT NULL, seq INTEGER NOT NULL, trace_id BLOB NOT NULL, span_id BLOB NOT "   \
+  "NULL, trace_state TEXT, flags INTEGER, attributes TEXT NOT NULL, PRIMARY KEY(span_pk, seq)) " \
+  "WITHOUT ROWID"
 
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS resources("
     "id INTEGER PRIMARY KEY, attributes TEXT NOT NULL UNIQUE);"
     "CREATE TABLE IF NOT EXISTS spans" SKEIN_SPANS_TABLE
     ";"
+    "CREATE TABLE IF NOT EXISTS events" SKEIN_EVENTS_TABLE
+    ";"
+    "CREATE TABLE IF NOT EXISTS links" SKEIN_LINKS_TABLE
+    ";"
     R"sql(
-CREATE TABLE IF NOT EXISTS events(
-  span_pk INTEGER NOT NULL, seq INTEGER NOT NULL, time_ns INTEGER NOT NULL, name TEXT NOT NULL,
-  attributes TEXT NOT NULL, PRIMARY KEY(span_pk, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS links(
-  span_pk INTEGER NOT NULL, seq INTEGER NOT NULL, trace_id BLOB NOT NULL, span_id BLOB NOT NULL,
-  trace_state TEXT, flags INTEGER, attributes TEXT NOT NULL,
-  PRIMARY KEY(span_pk, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS attr_values(
   id INTEGER PRIMARY KEY, key TEXT NOT NULL, value TEXT NOT NULL, UNIQUE(key, value));
 CREATE TABLE IF NOT EXISTS trace_attr_bits(attr_id INTEGER NOT NULL, block INTEGER NOT NULL,
@@ -313,16 +338,6 @@ bool same_scalar(const AnyValue& a, const AnyValue& b) {
   }
 }
 
-struct TraceAgg {
-  std::int64_t pk = 0;  ///< its number in `traces`
-  bool is_new = false;  ///< not in `traces` before this batch
-  std::uint64_t start = UINT64_MAX, end = 0, count = 0, errors = 0;
-  std::int64_t root_rank = INT64_MAX;
-  SpanId root_span{}, root_parent{};
-  std::string root_name, service, session, user;
-  std::vector<std::int64_t> attr_ids;  ///< indexed values of its spans in this batch
-  std::size_t last_ids = 0;            ///< where the last span's values start in attr_ids
-};
 struct SessionAgg {
   std::uint64_t start = UINT64_MAX, end = 0, count = 0, errors = 0;
   std::string service, user;
@@ -336,11 +351,22 @@ struct IdHash {
 
 }  // namespace
 
+struct Store::TraceAgg {
+  std::int64_t pk = 0;           ///< its number in `traces`
+  Store::TxTrace* tx = nullptr;  ///< the transaction's entry
+  std::uint64_t start = UINT64_MAX, end = 0, count = 0, errors = 0;
+  std::int64_t root_rank = INT64_MAX;
+  SpanId root_span{}, root_parent{};
+  std::string root_name, service, session, user;
+  std::vector<std::int64_t> attr_ids;  ///< indexed values of its spans in this batch
+  std::size_t last_ids = 0;            ///< where the last span's values start in attr_ids
+};
+
 constexpr std::size_t kSpansPerInsert = 16;
 
 // Values of a span row bound per row, and after them (shared by the rows of a statement, which
 // all come from one scope of one resource) its resource, service and scope.
-constexpr int kRowParams = 21, kSharedParams = 4;
+constexpr int kRowParams = 20, kSharedParams = 4;
 
 // The integers bound to a statement's parameters, so that a value equal to the one bound last
 // time (most of a span's integers: its kind, status, flags, counts) is not bound again. SQLite
@@ -365,10 +391,9 @@ class BoundInts {
 };
 
 struct Store::Statements {
-  Stmt next_span_pk, set_next_span_pk;
   Stmt insert_spans[kSpansPerInsert];            ///< [n-1]: n spans, made when first used
   BoundInts insert_spans_ints[kSpansPerInsert];  ///< what each has bound (see BoundInts)
-  Stmt span_pk, trace_pk, insert_trace, next_trace_pk;
+  Stmt trace_spans, trace_pk, insert_trace, next_trace_pk;
   Stmt set_next_trace_pk, upsert_bits;
   Stmt insert_event, insert_link, upsert_trace, upsert_session, add_counter, resource_lookup,
       resource_insert, attr_lookup, attr_insert;
@@ -434,12 +459,12 @@ bool Store::init_schema(std::string& error) {
             &error))
     return false;
   if (!exec("BEGIN IMMEDIATE", &error)) return false;
-  bool old_spans = false;
+  bool old_spans = false, spans_4 = false;
   {
     std::string err;
     Stmt v(db_, "PRAGMA user_version", err);
     const int version = v && v.step() == SQLITE_ROW ? sqlite3_column_int(v.get(), 0) : 0;
-    if (version != 0 && version != 2 && version != 3 && version != kSchemaVersion) {
+    if (version != 0 && (version < 2 || version > kSchemaVersion)) {
       exec("ROLLBACK", nullptr);
       error = path_ + " has store schema " + std::to_string(version) +
               "; this skein reads schemas 2 to " + std::to_string(kSchemaVersion) +
@@ -447,8 +472,11 @@ bool Store::init_schema(std::string& error) {
       return false;
     }
     old_spans = version == 2 || version == 3;
+    spans_4 = version == 4;
   }
+  // 2 and 3 to 4, then 4 to 5.
   if (!exec(kSchema, &error) || (old_spans && !migrate_spans(error)) ||
+      ((old_spans || spans_4) && !migrate_span_numbers(error)) ||
       !exec(SKEIN_SPANS_INDEXES, &error) || !migrate_attr_index(error)) {
     exec("ROLLBACK", nullptr);
     return false;
@@ -476,7 +504,8 @@ bool Store::init_schema(std::string& error) {
   t.upsert_trace = Stmt(
       db_,
       "INSERT INTO traces(trace_id,start_ns,end_ns,span_count,error_count,root_rank,root_span_id,"
-      "root_name,service,session_id,user_id,root_parent_id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,"
+      "root_name,service,session_id,user_id,root_parent_id) "
+      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,"
       "?11,?12) ON CONFLICT(trace_id) DO UPDATE SET start_ns=min(start_ns,excluded.start_ns),"
       "end_ns=max(end_ns,excluded.end_ns),span_count=span_count+excluded.span_count,"
       "error_count=error_count+excluded.error_count,"
@@ -524,17 +553,8 @@ bool Store::init_schema(std::string& error) {
                        "INSERT INTO counters(name,value) VALUES(?1,?2) ON CONFLICT(name) DO UPDATE "
                        "SET value=value+excluded.value",
                        error);
-  // The next span number: kept in `counters` (spans are keyed by their trace and span ids); the
-  // migration of older files sets it.
-  t.next_span_pk = Stmt(db_,
-                        "SELECT coalesce((SELECT value FROM counters WHERE name='next_span_pk'),"
-                        "(SELECT max(id) FROM spans)+1,1)",
-                        error);
-  t.set_next_span_pk = Stmt(db_,
-                            "INSERT INTO counters(name,value) VALUES('next_span_pk',?1) ON "
-                            "CONFLICT(name) DO UPDATE SET value=excluded.value",
-                            error);
-  t.span_pk = Stmt(db_, "SELECT id FROM spans WHERE trace_pk=?1 AND span_id=?2", error);
+  // The spans a trace already has (its range of span numbers).
+  t.trace_spans = Stmt(db_, "SELECT id,span_id FROM spans WHERE id BETWEEN ?1 AND ?2", error);
   t.resource_lookup = Stmt(db_, "SELECT id FROM resources WHERE attributes=?1", error);
   t.resource_insert = Stmt(db_, "INSERT INTO resources(attributes) VALUES(?1)", error);
   return error.empty();
@@ -558,7 +578,7 @@ bool Store::migrate_spans(std::string& error) {
       "WHERE trace_id NOT IN (SELECT trace_id FROM traces) GROUP BY trace_id) a "
       "JOIN spans_old s ON s.trace_id=a.trace_id AND "
       "((s.parent_span_id IS NOT NULL)<<60)+(s.start_ns>>3)=a.rank GROUP BY s.trace_id;"
-      "CREATE TABLE spans" SKEIN_SPANS_TABLE
+      "CREATE TABLE spans" SKEIN_SPANS_TABLE_4
       ";"
       "INSERT INTO spans(trace_pk,span_id,id,parent_span_id,name,kind,start_ns,end_ns,status,"
       "status_message,service,session_id,user_id,event_type,resource_id,scope_name,"
@@ -573,6 +593,60 @@ bool Store::migrate_spans(std::string& error) {
       "spans_old WHERE true ON CONFLICT(name) DO UPDATE SET value=max(value,excluded.value);"
       "DROP TABLE spans_old;",
       &error);
+}
+
+bool Store::migrate_span_numbers(std::string& error) {
+  // A trace's spans are numbered (its number << kSpanBits) + 0, 1, 2... in the order of their
+  // schema 4 numbers, and their events and links follow them. Refused when a trace has more
+  // spans than an ordinal holds (the file stays as it is).
+  {
+    std::string err;
+    Stmt big(db_,
+             ("SELECT trace_pk FROM spans GROUP BY trace_pk HAVING count(*)>" +
+              std::to_string(kSpanOrdinalMask) + " LIMIT 1")
+                 .c_str(),
+             err);
+    if (!big) {
+      error = err;
+      return false;
+    }
+    if (big.step() == SQLITE_ROW) {
+      error = path_ + ": trace number " + std::to_string(sqlite3_column_int64(big.get(), 0)) +
+              " has more than " + std::to_string(kSpanOrdinalMask + 1) +
+              " spans, more than this skein's store numbers";
+      return false;
+    }
+  }
+  const std::string bits = std::to_string(kSpanBits);
+  return exec(("DROP INDEX IF EXISTS spans_by_session; DROP INDEX IF EXISTS spans_by_trace;"
+               "ALTER TABLE spans RENAME TO spans_old;"
+               "CREATE TEMP TABLE span_numbers(old INTEGER PRIMARY KEY, new INTEGER NOT NULL);"
+               "INSERT INTO span_numbers SELECT id,(trace_pk<<" +
+               bits +
+               ")+row_number() OVER (PARTITION BY trace_pk ORDER BY id)-1 FROM spans_old;"
+               "CREATE TABLE spans" SKEIN_SPANS_TABLE ";"
+               "INSERT INTO spans(id,span_id,parent_span_id,name,kind,start_ns,end_ns,status,"
+               "status_message,service,session_id,user_id,event_type,resource_id,scope_name,"
+               "scope_version,flags,trace_state,attributes,n_events,n_links,dropped_attributes,"
+               "dropped_events,dropped_links) SELECT n.new,s.span_id,s.parent_span_id,s.name,"
+               "s.kind,s.start_ns,s.end_ns,s.status,s.status_message,s.service,s.session_id,"
+               "s.user_id,s.event_type,s.resource_id,s.scope_name,s.scope_version,s.flags,"
+               "s.trace_state,s.attributes,s.n_events,s.n_links,s.dropped_attributes,"
+               "s.dropped_events,s.dropped_links FROM spans_old s JOIN span_numbers n ON "
+               "n.old=s.id ORDER BY n.new;"
+               "CREATE TABLE events_new" SKEIN_EVENTS_TABLE ";"
+               "INSERT INTO events_new SELECT n.new,e.seq,e.time_ns,e.name,e.attributes FROM "
+               "events e JOIN span_numbers n ON n.old=e.span_pk ORDER BY 1,2;"
+               "DROP TABLE events; ALTER TABLE events_new RENAME TO events;"
+               "CREATE TABLE links_new" SKEIN_LINKS_TABLE ";"
+               "INSERT INTO links_new SELECT n.new,l.seq,l.trace_id,l.span_id,l.trace_state,"
+               "l.flags,l.attributes FROM links l JOIN span_numbers n ON n.old=l.span_pk "
+               "ORDER BY 1,2;"
+               "DROP TABLE links; ALTER TABLE links_new RENAME TO links;"
+               "DROP TABLE spans_old; DROP TABLE span_numbers;"
+               "DELETE FROM counters WHERE name='next_span_pk';")
+                  .c_str(),
+              &error);
 }
 
 bool Store::migrate_attr_index(std::string& error) {
@@ -608,13 +682,71 @@ std::int64_t Store::resource_id(std::string_view json) {
   return id;
 }
 
-std::int64_t Store::stored_pk(std::int64_t trace_pk, const otlp::Span& sp) {
-  const auto sid = bytes_of(sp.span_id);
-  auto& q = st_->span_pk;
-  q.bind(1, trace_pk).bind_blob(2, sid.data(), 8);
-  const std::int64_t pk = q.step() == SQLITE_ROW ? sqlite3_column_int64(q.get(), 0) : 0;
+Store::TxTrace* Store::tx_trace(const TraceId& id) {
+  auto [it, added] = tx_traces_.try_emplace(id);
+  TxTrace& tx = it->second;
+  if (!added) return &tx;
+  const auto tid = bytes_of(id);
+  auto& q = st_->trace_pk;
+  q.bind_blob(1, tid.data(), 16);
+  if (q.step() == SQLITE_ROW) tx.pk = sqlite3_column_int64(q.get(), 0);
   q.reset();
-  return pk;
+  if (tx.pk == 0) {
+    tx.pk = tx_next_trace_pk_++;
+    return &tx;
+  }
+  // A stored trace: the spans it has (their ids, so that none is stored twice) and its next
+  // ordinal, read once per transaction.
+  tx.has_row = true;
+  auto& spans = st_->trace_spans;
+  spans.bind(1, tx.pk << kSpanBits).bind(2, tx.pk << kSpanBits | kSpanOrdinalMask);
+  int rc;
+  while ((rc = spans.step()) == SQLITE_ROW) {
+    const auto* b = static_cast<const unsigned char*>(sqlite3_column_blob(spans.get(), 1));
+    std::uint64_t span = 0;
+    if (sqlite3_column_bytes(spans.get(), 1) == 8)
+      for (int i = 0; i < 8; ++i) span = span << 8 | b[i];
+    tx_spans_.insert(tx.pk, span);
+    tx.next_ordinal = (sqlite3_column_int64(spans.get(), 0) & kSpanOrdinalMask) + 1;
+  }
+  spans.reset();
+  if (rc != SQLITE_DONE) {
+    tx_traces_.erase(it);
+    return nullptr;
+  }
+  return &tx;
+}
+
+bool Store::SpanKeys::insert(std::int64_t trace, std::uint64_t span) {
+  if (2 * (size_ + 1) > slots_.size()) {
+    std::vector<Key> old(std::max<std::size_t>(1024, 2 * slots_.size()));
+    old.swap(slots_);
+    size_ = 0;
+    for (const Key& k : old)
+      if (k.trace != 0) insert(k.trace, k.span);
+  }
+  const std::size_t mask = slots_.size() - 1;
+  std::uint64_t h =
+      span * 0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(trace) * 0xC2B2AE3D27D4EB4FULL;
+  for (std::size_t i = (h ^ h >> 29) & mask;; i = (i + 1) & mask) {
+    Key& k = slots_[i];
+    if (k.trace == 0) {
+      k = {trace, span};
+      ++size_;
+      return true;
+    }
+    if (k.trace == trace && k.span == span) return false;
+  }
+}
+
+void Store::SpanKeys::clear() {
+  if (size_ == 0) return;
+  // A large transaction's table is not kept (clearing it would cost every next one).
+  if (slots_.size() > (std::size_t{1} << 16))
+    slots_ = {};
+  else
+    std::fill(slots_.begin(), slots_.end(), Key{});
+  size_ = 0;
 }
 
 std::int64_t Store::attr_id(std::string_view key_value, std::size_t hash) {
@@ -697,7 +829,7 @@ WriteResult Store::write(const otlp::TracesRequest& batch, const Counters& extra
     res.error = "store is read-only";
     return res;
   }
-  if (!exec("BEGIN IMMEDIATE", &res.error)) return res;
+  if (!begin_tx(&res.error)) return res;
   if (!write_rows(batch, extra, res) || !exec("COMMIT", &res.error)) {
     exec("ROLLBACK", nullptr);
     forget_uncommitted();
@@ -717,7 +849,7 @@ std::vector<WriteResult> Store::write_group(const std::vector<const otlp::Traces
   };
   if (batches.size() <= 1 || !st_) return one_by_one();
   std::string err;
-  if (!exec("BEGIN IMMEDIATE", &err)) return one_by_one();
+  if (!begin_tx(&err)) return one_by_one();
   for (std::size_t i = 0; i < batches.size(); ++i) {
     if (!write_rows(*batches[i], extras[i], out[i])) {
       // One batch failed: the others must not fail with it.
@@ -742,7 +874,18 @@ bool Store::begin(std::string* error) {
     if (error) *error = "store is read-only";
     return false;
   }
+  return begin_tx(error);
+}
+
+bool Store::begin_tx(std::string* error) {
+  forget_transaction();
   return exec("BEGIN IMMEDIATE", error);
+}
+
+void Store::forget_transaction() {
+  tx_traces_.clear();
+  tx_spans_.clear();
+  tx_next_trace_pk_ = tx_saved_trace_pk_ = 0;
 }
 
 bool Store::append(const otlp::TracesRequest& part, const Counters& extra, WriteResult& res,
@@ -886,19 +1029,17 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
     return std::binary_search(request_span_ids->begin(), request_span_ids->end(), id);
   };
   const std::uint64_t accepted_before = res.accepted, rejected_before = res.rejected;
-  // Read at every write: another process may have added spans since the last one.
-  auto next_number = [](Stmt& q) {
-    std::int64_t v = 0;
-    if (q.step() == SQLITE_ROW) v = sqlite3_column_int64(q.get(), 0);
+  // Read once per transaction: another process may have added traces since the last one.
+  if (tx_next_trace_pk_ == 0) {
+    auto& q = st_->next_trace_pk;
+    if (q.step() == SQLITE_ROW) tx_next_trace_pk_ = sqlite3_column_int64(q.get(), 0);
     q.reset();
-    return v;
-  };
-  std::int64_t next_pk = next_number(st_->next_span_pk);
-  if (next_pk <= 0) return fail("next span id");
-  const std::int64_t first_pk = next_pk;
-  std::int64_t next_trace_pk = next_number(st_->next_trace_pk);
-  if (next_trace_pk <= 0) return fail("next trace number");
-  const std::int64_t first_trace_pk = next_trace_pk;
+    if (tx_next_trace_pk_ <= 0) {
+      tx_next_trace_pk_ = 0;
+      return fail("next trace number");
+    }
+    tx_saved_trace_pk_ = tx_next_trace_pk_;
+  }
   std::unordered_map<std::string, SessionAgg> sessions;
   std::string scratch;
   auto& t = *st_;
@@ -993,7 +1134,7 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
       // CONFLICT DO NOTHING, and no constraint can abort the statement halfway (so that SQLite
       // needs no statement journal for it).
       std::string sql =
-          "INSERT OR IGNORE INTO spans(trace_pk,span_id,parent_span_id,name,kind,start_ns,end_ns,"
+          "INSERT OR IGNORE INTO spans(span_id,parent_span_id,name,kind,start_ns,end_ns,"
           "status,status_message,session_id,user_id,event_type,flags,trace_state,attributes,"
           "n_events,n_links,dropped_attributes,dropped_events,dropped_links,id,"
           "resource_id,service,scope_name,scope_version) VALUES";
@@ -1021,45 +1162,46 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
       const PendingSpan& p = pending_[k];
       const otlp::Span& sp = *p.span;
       const int b = static_cast<int>(k) * kRowParams;
-      ints.bind(ins, b + 1, p.trace_pk);
       // The ids' bytes are in pending_, which stays as it is until the statement has run.
       put64(pending_[k].id_bytes, sp.span_id.value);
-      ins.bind_blob(b + 2, pending_[k].id_bytes, 8);
+      ins.bind_blob(b + 1, pending_[k].id_bytes, 8);
       if (sp.parent_span_id.valid()) {
         put64(pending_[k].id_bytes + 8, sp.parent_span_id.value);
-        ins.bind_blob(b + 3, pending_[k].id_bytes + 8, 8);
+        ins.bind_blob(b + 2, pending_[k].id_bytes + 8, 8);
       } else {
-        ins.bind_null(b + 3);
+        ins.bind_null(b + 2);
       }
-      ins.bind_text(b + 4, sp.name);
-      ints.bind(ins, b + 5, sp.kind);
-      ins.bind_u(b + 6, p.start).bind_u(b + 7, p.end);
-      ints.bind(ins, b + 8, sp.status.code);
-      ins.bind_text_or_null(b + 9, sp.status.message)
-          .bind_text_or_null(b + 10, p.session)
-          .bind_text_or_null(b + 11, p.user)
-          .bind_text_or_null(b + 12, p.event_type);
-      ints.bind(ins, b + 13, sp.flags);
-      ins.bind_text_or_null(b + 14, sp.trace_state)
+      ins.bind_text(b + 3, sp.name);
+      ints.bind(ins, b + 4, sp.kind);
+      ins.bind_u(b + 5, p.start).bind_u(b + 6, p.end);
+      ints.bind(ins, b + 7, sp.status.code);
+      ins.bind_text_or_null(b + 8, sp.status.message)
+          .bind_text_or_null(b + 9, p.session)
+          .bind_text_or_null(b + 10, p.user)
+          .bind_text_or_null(b + 11, p.event_type);
+      ints.bind(ins, b + 12, sp.flags);
+      ins.bind_text_or_null(b + 13, sp.trace_state)
           .bind_text(
-              b + 15,
+              b + 14,
               std::string_view(attrs_column_).substr(p.attrs_begin, p.attrs_end - p.attrs_begin));
-      ints.bind(ins, b + 16, static_cast<std::int64_t>(sp.events.size()));
-      ints.bind(ins, b + 17, static_cast<std::int64_t>(sp.links.size()));
-      ints.bind(ins, b + 18, sp.dropped_attributes_count);
-      ints.bind(ins, b + 19, sp.dropped_events_count);
-      ints.bind(ins, b + 20, sp.dropped_links_count);
-      ins.bind(b + 21, p.pk);
+      ints.bind(ins, b + 15, static_cast<std::int64_t>(sp.events.size()));
+      ints.bind(ins, b + 16, static_cast<std::int64_t>(sp.links.size()));
+      ints.bind(ins, b + 17, sp.dropped_attributes_count);
+      ints.bind(ins, b + 18, sp.dropped_events_count);
+      ints.bind(ins, b + 19, sp.dropped_links_count);
+      ins.bind(b + 20, p.pk);
     }
     if (!ins.run_keeping_bindings()) return fail("insert span");
     // Every parameter is bound again before the next run; the statement keeps its bindings
     // (clearing 25 * n of them costs more than it saves).
-    const bool all_new = static_cast<std::size_t>(sqlite3_changes(db_)) == n;
-    for (const PendingSpan& p : pending_) {
-      // Not all stored: a row holding this span's number is the one just stored.
-      if (!all_new && stored_pk(p.trace_pk, *p.span) != p.pk) continue;
-      if (!add_stored(p)) return false;
+    // Spans already stored were left out (tx_spans_), and numbers are never used twice: a row
+    // not stored is a bug, not a retry.
+    if (static_cast<std::size_t>(sqlite3_changes(db_)) != n) {
+      res.error = "insert span: a span number was in use";
+      return false;
     }
+    for (const PendingSpan& p : pending_)
+      if (!add_stored(p)) return false;
     pending_.clear();
     attrs_column_.clear();
     span_attr_ids_.clear();
@@ -1093,23 +1235,29 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
         p.resource = rid;
         p.start = sp.start_time_unix_nano;
         p.end = std::max(sp.end_time_unix_nano, p.start);
-        // A number for each span sent; a span found already stored leaves its number unused.
-        p.pk = next_pk++;
         // Its trace's number: the stored trace's, else the next one (the trace row is written
         // after its spans, with the batch's summary of them).
         auto found = traces.try_emplace(sp.trace_id);
         TraceAgg& tr = found.first->second;
         if (found.second) {
-          const auto tid = bytes_of(sp.trace_id);
-          t.trace_pk.bind_blob(1, tid.data(), 16);
-          if (t.trace_pk.step() == SQLITE_ROW) tr.pk = sqlite3_column_int64(t.trace_pk.get(), 0);
-          t.trace_pk.reset();
-          if (tr.pk == 0) {
-            tr.pk = next_trace_pk++;
-            tr.is_new = true;
-          }
+          tr.tx = tx_trace(sp.trace_id);
+          if (tr.tx == nullptr) return fail("read trace");
+          tr.pk = tr.tx->pk;
         }
-        p.trace_pk = tr.pk;
+        // Its number: the trace's, then its place in the trace. A span the trace holds already
+        // (a client's retry, or twice in a request) is accepted and not stored again.
+        if (tr.tx->next_ordinal > kSpanOrdinalMask) {
+          if (res.rejected++ == 0)
+            res.reject_message = "span " + std::to_string(span_index) + " (\"" + sp.name +
+                                 "\"): its trace has " + std::to_string(kSpanOrdinalMask + 1) +
+                                 " spans, the most a trace can have";
+          continue;
+        }
+        if (!tx_spans_.insert(tr.pk, sp.span_id.value)) {
+          ++res.accepted;
+          continue;
+        }
+        p.pk = tr.pk << kSpanBits | tr.tx->next_ordinal++;
         // The attributes column: indexed values by reference (their id), the others as JSON.
         p.attrs_begin = attrs_column_.size();
         p.ids_begin = span_attr_ids_.size();
@@ -1164,11 +1312,12 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
     };
     // A new trace (the common case) is a plain INSERT, with the number its spans refer to.
     const std::int64_t trace_pk = tr.pk;
-    Stmt& write_trace = tr.is_new ? t.insert_trace : t.upsert_trace;
+    const bool is_new = !tr.tx->has_row;
+    Stmt& write_trace = is_new ? t.insert_trace : t.upsert_trace;
     bind_trace(write_trace);
-    if (tr.is_new) write_trace.bind(13, trace_pk);
-    if (!write_trace.run_keeping_bindings())
-      return fail(tr.is_new ? "insert trace" : "update trace");
+    if (is_new) write_trace.bind(13, trace_pk);
+    if (!write_trace.run_keeping_bindings()) return fail(is_new ? "insert trace" : "update trace");
+    tr.tx->has_row = true;
     // The attribute index: the trace's bit in each of its values' bitmaps.
     for (const std::int64_t attr : tr.attr_ids)
       bits_.push_back({attr, trace_pk >> kBitsShift,
@@ -1197,10 +1346,11 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
              .run())
       return fail("update session");
   }
-  if (next_pk != first_pk && !t.set_next_span_pk.bind(1, next_pk).run())
-    return fail("update next span id");
-  if (next_trace_pk != first_trace_pk && !t.set_next_trace_pk.bind(1, next_trace_pk).run())
-    return fail("update next trace number");
+  if (tx_next_trace_pk_ != tx_saved_trace_pk_) {
+    if (!t.set_next_trace_pk.bind(1, tx_next_trace_pk_).run())
+      return fail("update next trace number");
+    tx_saved_trace_pk_ = tx_next_trace_pk_;
+  }
   Counters c = extra;
   c.spans_accepted += res.accepted - accepted_before;
   c.spans_rejected += res.rejected - rejected_before;
@@ -1210,28 +1360,26 @@ bool Store::write_rows(const otlp::TracesRequest& batch, const Counters& extra, 
 
 bool Store::delete_trace_ids(const std::vector<std::string>& blobs, std::uint64_t& spans_deleted) {
   std::string err;
-  // A writer's file is at schema 4 (init_schema migrates older ones).
-  Stmt span_ids(
-      db_, "SELECT id FROM spans WHERE trace_pk=(SELECT pk FROM traces WHERE trace_id=?1)", err);
-  Stmt del_events(db_, "DELETE FROM events WHERE span_pk=?1", err);
-  Stmt del_links(db_, "DELETE FROM links WHERE span_pk=?1", err);
-  Stmt del_spans(db_, "DELETE FROM spans WHERE trace_pk=(SELECT pk FROM traces WHERE trace_id=?1)",
-                 err);
-  Stmt del_trace(db_, "DELETE FROM traces WHERE trace_id=?1", err);
+  // A writer's file is at schema 5 (init_schema migrates older ones): a trace's spans, and their
+  // events and links, are the range of its span numbers.
+  Stmt trace_pk(db_, "SELECT pk FROM traces WHERE trace_id=?1", err);
+  Stmt del_events(db_, "DELETE FROM events WHERE span_pk BETWEEN ?1 AND ?2", err);
+  Stmt del_links(db_, "DELETE FROM links WHERE span_pk BETWEEN ?1 AND ?2", err);
+  Stmt del_spans(db_, "DELETE FROM spans WHERE id BETWEEN ?1 AND ?2", err);
+  Stmt del_trace(db_, "DELETE FROM traces WHERE pk=?1", err);
   if (!err.empty()) return false;
-  std::vector<std::int64_t> pks;
   for (const auto& b : blobs) {
-    pks.clear();
-    span_ids.bind_blob(1, b.data(), b.size());
-    while (span_ids.step() == SQLITE_ROW) pks.push_back(sqlite3_column_int64(span_ids.get(), 0));
-    span_ids.reset();
-    for (auto pk : pks) {
-      del_events.bind(1, pk).run();
-      del_links.bind(1, pk).run();
-    }
-    del_spans.bind_blob(1, b.data(), b.size()).run();
-    del_trace.bind_blob(1, b.data(), b.size()).run();
-    spans_deleted += pks.size();
+    trace_pk.bind_blob(1, b.data(), b.size());
+    const std::int64_t pk =
+        trace_pk.step() == SQLITE_ROW ? sqlite3_column_int64(trace_pk.get(), 0) : 0;
+    trace_pk.reset();
+    if (pk == 0) continue;
+    const std::int64_t lo = pk << kSpanBits, hi = lo | kSpanOrdinalMask;
+    if (!del_events.bind(1, lo).bind(2, hi).run() || !del_links.bind(1, lo).bind(2, hi).run() ||
+        !del_spans.bind(1, lo).bind(2, hi).run())
+      return false;
+    spans_deleted += static_cast<std::uint64_t>(sqlite3_changes(db_));
+    if (!del_trace.bind(1, pk).run()) return false;
   }
   return true;
 }
@@ -1309,7 +1457,8 @@ std::uint64_t Store::apply_retention(const Retention& r, std::string* error) {
   return deleted;
 }
 
-// ---- reading -----------------------------------------------------------------------------------
+// ---- reading
+// -----------------------------------------------------------------------------------
 
 namespace {
 // The numbers of a trace's bits in its `trace_attr_bits` row: 0 .. 31, as a table of column n.
@@ -1374,7 +1523,10 @@ std::vector<TraceSummary> Store::list_traces(const TraceFilter& f, std::string* 
              " ESCAPE '\\' OR session_id LIKE " + p + " ESCAPE '\\' OR user_id LIKE " + p +
              " ESCAPE '\\' OR hex(trace_id) LIKE upper(" + p +
              ") ESCAPE '\\' OR EXISTS (SELECT 1 FROM spans s WHERE " +
-             (version >= 4 ? "s.trace_pk=t.pk" : "s.trace_id=t.trace_id") +
+             (version >= 5 ? "s.id BETWEEN t.pk<<" + std::to_string(kSpanBits) + " AND t.pk<<" +
+                                 std::to_string(kSpanBits) + "|" + std::to_string(kSpanOrdinalMask)
+              : version == 4 ? "s.trace_pk=t.pk"
+                             : "s.trace_id=t.trace_id") +
              " AND "
              "(s.name LIKE " +
              p + " ESCAPE '\\' OR s.attributes LIKE " + p + " ESCAPE '\\')) OR t.pk IN (" +
@@ -1417,8 +1569,8 @@ std::vector<TraceSummary> Store::list_traces(const TraceFilter& f, std::string* 
 }
 
 namespace {
-// What read_spans reads, for a file of `schema`: spans of schema 4 have their trace's number, of
-// 2 and 3 their trace id.
+// What read_spans reads, for a file of `schema`: spans of schema 5 are numbered by their trace's
+// number, of 4 have it in a column, of 2 and 3 have their trace id.
 std::string span_select(int schema) {
   std::string sql = "SELECT s.id,";
   sql += schema >= 4 ? "t.trace_id" : "s.trace_id";
@@ -1427,7 +1579,8 @@ std::string span_select(int schema) {
       "s.status_message,s.service,s.session_id,s.user_id,s.event_type,s.scope_name,"
       "s.scope_version,s.flags,s.trace_state,s.attributes,s.n_events,s.n_links,"
       "s.dropped_attributes,s.dropped_events,s.dropped_links,r.attributes FROM spans s ";
-  if (schema >= 4) sql += "JOIN traces t ON t.pk=s.trace_pk ";
+  if (schema >= 5) sql += "JOIN traces t ON t.pk=s.id>>" + std::to_string(kSpanBits) + " ";
+  if (schema == 4) sql += "JOIN traces t ON t.pk=s.trace_pk ";
   sql += "LEFT JOIN resources r ON r.id=s.resource_id ";
   return sql;
 }
@@ -1609,10 +1762,15 @@ std::vector<StoredSpan> Store::get_trace(std::string_view id, std::string* error
     }
   }
   const int version = schema();
+  // Schema 5: the range of the trace's span numbers.
+  const std::string trace_pk =
+      "(SELECT pk FROM traces WHERE trace_id=?1)<<" + std::to_string(kSpanBits);
   Stmt q(db_,
          (span_select(version) +
-          (version >= 4 ? "WHERE s.trace_pk=(SELECT pk FROM traces WHERE trace_id=?1)"
-                        : "WHERE s.trace_id=?1") +
+          (version >= 5 ? "WHERE s.id BETWEEN " + trace_pk + " AND " + trace_pk + "|" +
+                              std::to_string(kSpanOrdinalMask)
+           : version == 4 ? "WHERE s.trace_pk=(SELECT pk FROM traces WHERE trace_id=?1)"
+                          : "WHERE s.trace_id=?1") +
           " ORDER BY s.start_ns, s.id")
              .c_str(),
          err);

@@ -9,16 +9,17 @@
 // (synchronous=NORMAL in WAL mode survives the death of the process; only a power loss can undo
 // the last commits).
 //
-// Schema (version 4): `spans` (one row per span, numbered in arrival order, with a unique index
-// on its trace's number in `traces` and its span id: ids are random, numbers grow, so new rows
-// and index entries are appended; its attributes in order, each a reference to its
+// Schema (version 5): `spans` (one row per span, numbered by its trace's number in `traces` and
+// its place in the trace: ids are random, numbers grow, so new traces' rows are appended, and a
+// trace's spans are one range of numbers; its attributes in order, each a reference to its
 // `attr_values` row when indexed, else its JSON text: see store.cpp), `events`, `links`,
 // `resources` (deduplicated resource attributes), `traces` (one row per trace id, numbered, never
 // reusing a number; with the summaries kept up to date by every write, for the lists) and
 // `sessions`, `attr_values` (each distinct short attribute key and value, once),
 // `trace_attr_bits` (value id, block of 32 trace numbers, bitmap: for attribute search) and
-// `counters`. A writer migrates files of schema 2 and 3 (spans keyed by trace id and span id,
-// one attribute index row per value and trace) when it opens them; readers read them as they are.
+// `counters`. A writer migrates files of schema 2, 3 (spans keyed by trace id and span id, one
+// attribute index row per value and trace) and 4 (spans numbered in arrival order, with a unique
+// index on trace number and span id) when it opens them; readers read them as they are.
 #pragma once
 
 #include <atomic>
@@ -221,14 +222,28 @@ class Store {
   bool init_schema(std::string& error);
   /// Schema 2 and 3 spans into the schema 4 table, in the open transaction.
   bool migrate_spans(std::string& error);
+  /// Schema 4 spans into the schema 5 table (numbered by trace), with their events and links.
+  bool migrate_span_numbers(std::string& error);
   /// Schema 3's attribute index (`trace_attrs`) into `trace_attr_bits`, when there is one.
   bool migrate_attr_index(std::string& error);
   /// The file's schema version, read again by each reader call: another connection may have
   /// migrated it since this one opened.
   int schema();
   std::int64_t resource_id(std::string_view json);
-  /// The number (`id`) of the stored span with this trace number and span id; 0 when none.
-  std::int64_t stored_pk(std::int64_t trace_pk, const otlp::Span& sp);
+  /// BEGIN IMMEDIATE, with the last transaction's state forgotten.
+  bool begin_tx(std::string* error);
+  void forget_transaction();
+  /// What the open transaction knows of a trace it writes to: its number (`pk`, a new one when
+  /// it is not stored), whether its `traces` row exists, and the ordinal its next span takes
+  /// (span numbers: see kSpanBits in store.cpp). The first call for a stored trace reads its
+  /// spans' ids into tx_spans_. Null on error.
+  struct TxTrace {
+    std::int64_t pk = 0, next_ordinal = 0;
+    bool has_row = false;
+  };
+  TxTrace* tx_trace(const TraceId& id);
+  /// A part's summary of a trace (store.cpp).
+  struct TraceAgg;
   /// The id of an indexed "key\0value" (hash: std::hash of it) in `attr_values`, added when new;
   /// 0 on error.
   std::int64_t attr_id(std::string_view key_value, std::size_t hash);
@@ -236,6 +251,7 @@ class Store {
   void forget_uncommitted() {
     resource_cache_.clear();
     attr_cache_.clear();
+    forget_transaction();
   }
   bool delete_trace_ids(const std::vector<std::string>& blobs, std::uint64_t& spans_deleted);
   std::vector<StoredSpan> read_spans(sqlite3_stmt* st);
@@ -276,7 +292,7 @@ class Store {
     const otlp::Span* span = nullptr;
     const otlp::ScopeSpans* scope = nullptr;
     std::string_view service, session, user, event_type;
-    std::int64_t resource = 0, pk = 0, trace_pk = 0;
+    std::int64_t resource = 0, pk = 0;
     std::uint64_t start = 0, end = 0;
     std::size_t attrs_begin = 0, attrs_end = 0, ids_begin = 0, ids_end = 0;
     unsigned char id_bytes[16];  ///< its span id and parent span id as stored (big-endian)
@@ -290,6 +306,33 @@ class Store {
   sqlite3_stmt* attr_by_id_ = nullptr;  ///< reading: key and value of an `attr_values` id
   std::unordered_map<std::int64_t, std::pair<std::string, std::string>> attr_text_;
   std::atomic<int> wal_frames_{0};
+
+  // The open transaction's traces and spans (see TxTrace), forgotten at the next BEGIN.
+  struct TxTraceHash {
+    std::size_t operator()(const TraceId& t) const noexcept {
+      return static_cast<std::size_t>(t.lo ^ (t.hi * 0x9E3779B97F4A7C15ULL));
+    }
+  };
+  std::unordered_map<TraceId, TxTrace, TxTraceHash> tx_traces_;
+  /// (trace number, span id) of every span the transaction's traces hold: an open-addressing
+  /// set (trace numbers are never 0).
+  class SpanKeys {
+   public:
+    /// False when the pair is in the set already.
+    bool insert(std::int64_t trace, std::uint64_t span);
+    void clear();
+
+   private:
+    struct Key {
+      std::int64_t trace = 0;
+      std::uint64_t span = 0;
+    };
+    std::vector<Key> slots_;
+    std::size_t size_ = 0;
+  };
+  SpanKeys tx_spans_;
+  std::int64_t tx_next_trace_pk_ = 0;   ///< the next new trace's number; 0: not read yet
+  std::int64_t tx_saved_trace_pk_ = 0;  ///< what `counters` holds of it
 };
 
 }  // namespace skein::store
