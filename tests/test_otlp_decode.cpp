@@ -231,6 +231,29 @@ std::vector<std::tuple<otlp::Resource, otlp::Scope, otlp::Span>> flatten(
   return out;
 }
 
+// The quick span id pass takes a span's span id wherever it is among its fields, 0 for a span
+// without one, and finds a request whose spans' framing is cut short malformed.
+TEST(OtlpDecode, SpanIdPassFindsIdsInAnyFieldOrder) {
+  auto field = [](char tag, const std::string& bytes) {
+    return std::string(1, tag) + static_cast<char>(bytes.size()) + bytes;
+  };
+  const std::string span_id("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+  // Name (5), span id (2), then trace id (1): the span id neither first nor last.
+  const std::string first =
+      field('\x2a', "ab") + field('\x12', span_id) + field('\x0a', std::string(16, '\x09'));
+  const std::string second = field('\x2a', "c");  // no span id
+  const std::string scope = field('\x12', first) + field('\x12', second);
+  const std::string body = field('\x0a', field('\x12', scope));
+  std::vector<std::uint64_t> ids;
+  ASSERT_TRUE(otlp::protobuf_span_ids(body, ids));
+  EXPECT_EQ(ids, (std::vector<std::uint64_t>{0x0102030405060708ULL, 0}));
+  otlp::TracesRequest whole;
+  ASSERT_FALSE(otlp::decode_protobuf(body, whole));
+  EXPECT_EQ(whole.resource_spans[0].scope_spans[0].spans[0].span_id.value, ids[0]);
+  EXPECT_FALSE(otlp::protobuf_span_ids(body.substr(0, body.size() - 1), ids));
+  EXPECT_TRUE(ids.empty());
+}
+
 TEST(OtlpDecode, PartsHoldTheSameSpansAsTheWholeRequest) {
   // Concatenated protobuf messages are one message with the repeated fields of both.
   const std::string all = read_file("001.proto") + read_file("002.proto") +

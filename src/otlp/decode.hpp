@@ -49,7 +49,9 @@ DecodeError decode_protobuf_parts(std::string_view body, std::size_t max_spans,
                                   std::vector<TracesRequest>* spare = nullptr);
 
 /// The span id of every span of a protobuf request, in message order (invalid ids as 0), from a
-/// quick pass that decodes nothing else; false when that pass finds the message malformed.
+/// quick pass that decodes nothing else (a span's first span id: its fields after it are
+/// skipped); false when that pass finds the message malformed (it checks the framing of the
+/// resource spans, scope spans and spans, not the spans' fields past their span id).
 bool protobuf_span_ids(std::string_view body, std::vector<std::uint64_t>& out);
 
 /// Decodes a gzip (or zlib) stream; fails when the output would exceed `max_size`.

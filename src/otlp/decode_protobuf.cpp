@@ -517,7 +517,12 @@ class PartDecoder {
   std::size_t used_ = 0;  ///< spans decoded into the last ScopeSpans of part_
 };
 
-// The span ids (field 2 of each span), without decoding anything else.
+// The span ids (field 2 of each span), without decoding anything else. A span's first span id
+// is taken, and the rest of the span skipped: encoders write the fields in order (trace id, span
+// id, ...), so that this reads two fields of each span instead of all of them (~810 instructions
+// a span before, on the path from the body to the writer's first part). A span with two span ids
+// (the decoder takes the last) may then be given the wrong one, which only matters to choosing
+// its trace's root among spans whose parents are not stored.
 void collect_span_ids(pbf_reader r, std::vector<std::uint64_t>& out) {
   while (r.next(1)) {
     pbf_reader rs = message(r, "ExportTraceServiceRequest.resource_spans");
@@ -526,7 +531,7 @@ void collect_span_ids(pbf_reader r, std::vector<std::uint64_t>& out) {
       while (ss.next(2)) {
         pbf_reader sp = message(ss, "ScopeSpans.spans");
         SpanId id;
-        while (sp.next(2)) id = span_id(sp, "Span.span_id");
+        if (sp.next(2)) id = span_id(sp, "Span.span_id");
         out.push_back(id.value);
       }
     }
