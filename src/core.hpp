@@ -241,6 +241,7 @@ class TracerCore : public std::enable_shared_from_this<TracerCore>, public CoreH
   std::vector<SpanView> views_;
   std::vector<EventView> event_views_;
   std::vector<LinkView> link_views_;
+  std::vector<Attribute> compact_views_;  // the packed attributes of a batch's records, as views
 
   // Counters written by the pipeline thread.
   OwnedCounter exported_, export_failures_, attrs_dropped_, events_dropped_, links_dropped_,

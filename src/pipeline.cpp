@@ -119,8 +119,9 @@ std::size_t TracerCore::drain_once() noexcept {
 
 void TracerCore::export_batch() noexcept {
   const Calibration cal = current_calibration();
-  std::size_t n_events = 0, n_links = 0;
+  std::size_t n_events = 0, n_links = 0, n_compact = 0;
   for (SpanRecord* r : batch_) {
+    n_compact += r->compact_n;
     if (!r->rare) continue;
     n_events += r->events.size();
     n_links += r->links.size();
@@ -128,7 +129,9 @@ void TracerCore::export_batch() noexcept {
   views_.clear();
   event_views_.clear();
   link_views_.clear();
+  compact_views_.clear();
   try {
+    compact_views_.reserve(n_compact);
     views_.reserve(batch_.size());
     event_views_.reserve(n_events);
     link_views_.reserve(n_links);
@@ -140,15 +143,33 @@ void TracerCore::export_batch() noexcept {
   for (std::size_t i = 0; i < batch_.size() && i < kAhead; ++i) __builtin_prefetch(batch_[i]);
   for (std::size_t i = 0; i < batch_.size(); ++i) {
     SpanRecord* r = batch_[i];
-    if (i + kAhead < batch_.size()) {  // the two hot lines of a record a few places ahead
+    if (i + kAhead < batch_.size()) {  // the hot lines of a record a few places ahead
       const char* next = reinterpret_cast<const char*>(batch_[i + kAhead]);
       __builtin_prefetch(next);
       __builtin_prefetch(next + 64);
+      __builtin_prefetch(next + 128);  // the first line of `compact`
     }
     if (i + 2 < batch_.size() && !batch_[i + 2]->attrs.empty()) {
       __builtin_prefetch(batch_[i + 2]->attrs.data());  // its line 1 arrived by now
     }
-    r->dedupe_attributes();
+    // The packed attributes become views in compact_views_ (reserved for the whole batch, so
+    // earlier views stay put); when that reservation failed, they move to the record's list.
+    if (r->compact_n != 0 && compact_views_.size() + r->compact_n > compact_views_.capacity())
+        [[unlikely]]
+      r->spill_compact();
+    std::span<const Attribute> attributes;
+    if (r->compact_n != 0) {
+      const std::size_t at = compact_views_.size();
+      compact_views_.resize(at + r->compact_n);  // within capacity: no allocation, no throw
+      Attribute* a = compact_views_.data() + at;
+      r->decode_compact(a);
+      const std::size_t n = dedupe(a, r->compact_n);
+      compact_views_.resize(at + n);
+      attributes = std::span<const Attribute>(a, n);
+    } else {
+      r->dedupe_attributes();
+      attributes = r->attrs;
+    }
     SpanView& v = views_.emplace_back();  // reserved above (when that failed, this may throw)
     v.trace_id = r->trace;
     v.span_id = r->span;
@@ -163,7 +184,7 @@ void TracerCore::export_batch() noexcept {
     v.start_unix_nano = cal.to_unix_ns(r->start_ticks);
     v.end_unix_nano = std::max(v.start_unix_nano, cal.to_unix_ns(r->end_ticks));
     v.sampling_probability = r->sampling_probability;
-    v.attributes = r->attrs;
+    v.attributes = attributes;
     v.resource = &resource_;
     if (r->rare) {  // the cold part of the record: only when something is there
       if (r->extras) v.trace_state = r->extras->trace_state;

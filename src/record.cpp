@@ -1,12 +1,23 @@
 #include "record.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <new>
 #include <string>
 
 #include "core.hpp"
 
 namespace skein::detail {
+
+// The layout SpanRecord's comments describe: the pipeline reads lines 0 and 1, and `compact`
+// (lines 2-4) as far as it is used.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+static_assert(offsetof(SpanRecord, compact_n) < 64);
+static_assert(offsetof(SpanRecord, compact_begin) < 128 && offsetof(SpanRecord, home) < 128);
+static_assert(offsetof(SpanRecord, compact) == 128);
+static_assert(offsetof(SpanRecord, max_attrs) == 320 && offsetof(SpanRecord, arena) + 32 == 384);
+#pragma GCC diagnostic pop
 
 char* Arena::alloc_slow(std::size_t n, std::size_t align) noexcept {
   for (;;) {
@@ -235,6 +246,7 @@ void SpanRecord::add_scalar(AttrTarget target, std::string_view prefix, std::str
 
 bool SpanRecord::make_room(AttrTarget target, std::string_view key) noexcept {
   if (target == AttrTarget::span) {
+    spill_compact();
     dedupe_attributes();
     if (attrs.size() < max_attrs) return true;
     // Not a new attribute: the export's dedupe keeps this last value.
@@ -315,6 +327,7 @@ namespace {
 
 void SpanRecord::set(AttrTarget target, std::string_view prefix, std::string_view key,
                      const Value& value, bool lists_as_arrays) noexcept {
+  if (target == AttrTarget::span) spill_compact();
   if (value.is_scalar()) {
     if (prefix.empty()) return add_scalar(target, key, value);
     if (!key.empty()) return add_scalar(target, prefix, key, value);
@@ -340,8 +353,21 @@ void SpanRecord::set(AttrTarget target, std::string_view prefix, std::string_vie
   }
 }
 
-void SpanRecord::dedupe_slow() noexcept {
-  const std::size_t n = attrs.size();
+void SpanRecord::spill_compact_slow() noexcept {
+  // `attrs` is empty while attributes are packed (try_add_scalar_impl adds none otherwise).
+  const std::size_t n = compact_n;
+  if (!attrs.reserve(attrs.size() + n)) {  // out of memory: counted, like any attribute lost
+    dropped_attrs += static_cast<std::uint32_t>(n);
+    rare = true;
+    compact_n = 0;
+    return;
+  }
+  decode_compact(attrs.data() + attrs.size());
+  attrs.truncate(attrs.size() + n);
+  compact_n = 0;  // compact_used stays: the views point into those bytes
+}
+
+std::size_t dedupe_slow(Attribute* attrs, std::size_t n) noexcept {
   // A signature per key (length, first and last byte), comparing bytes only where two
   // signatures match.
   auto sig = [](std::string_view k) -> std::uint32_t {
@@ -363,7 +389,7 @@ void SpanRecord::dedupe_slow() noexcept {
         }
       }
     }
-    if (!dup) return;
+    if (!dup) return n;
   }
   // Keep the last occurrence of each key, in order: walking from the end, an attribute is kept
   // (moved to the next free place from the end) unless a kept one has its key. Past a few dozen
@@ -430,10 +456,8 @@ void SpanRecord::dedupe_slow() noexcept {
     for (std::size_t j = out; j < n && !dup; ++j) dup = attrs[j].key == attrs[i].key;
     if (!dup) attrs[--out] = attrs[i];
   }
-  if (out > 0) {
-    std::move(attrs.begin() + static_cast<std::ptrdiff_t>(out), attrs.end(), attrs.begin());
-    attrs.truncate(n - out);
-  }
+  if (out > 0) std::move(attrs + out, attrs + n, attrs);
+  return n - out;
 }
 
 }  // namespace skein::detail

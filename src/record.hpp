@@ -138,7 +138,8 @@ class AttrList {
   operator std::span<const Attribute>() const noexcept { return {data_.get(), size_}; }
 
   void clear() noexcept { size_ = 0; }
-  /// Keeps the first `n` attributes (n <= size()).
+  /// Keeps the first `n` attributes (n <= size()); or, after writing them past the end through
+  /// data(), takes in the first `n` (n <= capacity()).
   void truncate(std::size_t n) noexcept { size_ = static_cast<std::uint32_t>(n); }
   /// The next slot. Precondition: !full().
   Attribute& append() noexcept { return data_[size_++]; }
@@ -156,9 +157,11 @@ enum class AttrTarget : std::uint8_t { span, event, link };
 // Cache-line aligned so that two records never share a line between the producing thread and
 // the pipeline thread. Hot fields first.
 struct alignas(64) SpanRecord {
-  // The pipeline thread reads the first two cache lines of every record; everything else only
-  // when `rare` says there is something there (events, links, trace state or baggage, a drop or
-  // truncation counted). The order matters: keep what every span needs up front.
+  // The pipeline thread reads the first two cache lines of every record and the used part of
+  // `compact` (lines 2-4); the attribute list and the arena only when the span has attributes
+  // there, and everything else only when `rare` says there is something there (events, links,
+  // trace state or baggage, a drop or truncation counted). The order matters: keep what every
+  // span needs up front.
 
   // Line 0: identity, timing, flags.
   TraceId trace;
@@ -171,14 +174,36 @@ struct alignas(64) SpanRecord {
   SpanKind kind = SpanKind::internal;
   EventType type = EventType::generic;
   StatusCode status = StatusCode::unset;
-  bool rare = false;     // see above
-  bool discard = false;  // dropped on another thread: the pipeline only sends it home
+  bool rare = false;           // see above
+  bool discard = false;        // dropped on another thread: the pipeline only sends it home
+  std::uint8_t compact_n = 0;  // attributes in `compact` (then `attrs` is empty)
 
   // Line 1: name, user attributes, where the record goes back to.
   std::string_view name;
   AttrList attrs;
   ThreadBuffer* home = nullptr;
   std::string_view status_message;
+  std::uint16_t compact_used = 0;  // bytes of `compact` in use (the name's too)
+  std::uint8_t compact_begin = 0;  // where its attributes start (after the name, when there)
+
+  // Lines 2-4: the name and the first attributes, packed (see try_add_scalar_impl). A span's
+  // data sits in the three lines after its header instead of in five to seven lines spread over
+  // the attribute list, the arena and the record: the pipeline thread reads every one of them,
+  // and each line it reads is a line the application thread must take back when it reuses the
+  // record (docs/design.md, "Where the time goes today").
+  static constexpr std::size_t kCompactBytes = 192;
+  alignas(64) unsigned char compact[kCompactBytes];
+
+  // Line 5: the application thread's own (the pipeline never reads it), in one line: what
+  // acquiring, filling and ending a record reads besides the lines above.
+  alignas(64) std::uint32_t max_attrs = 1024;
+  std::uint32_t max_value_length = 65536;  // from the tracer's options
+  TracerCore* core = nullptr;
+  // Set when the span measures its resource usage (SpanOptions::resources): the readings at start,
+  // in the arena. Next to `core`, which Span::finish reads anyway; cleared by finish_resources.
+  ResourceStart* resources = nullptr;
+  SpanRecord* next_free = nullptr;
+  Arena arena;  // its first 32 bytes (block, size, use) end the line; its block list follows
 
   // Read only when `rare`.
   std::shared_ptr<const ContextExtras> extras;
@@ -188,15 +213,6 @@ struct alignas(64) SpanRecord {
   AttrList event_attrs;
   std::vector<LinkRec> links;
   AttrList link_attrs;
-
-  // Producer side only.
-  Arena arena;
-  std::uint32_t max_attrs = 1024, max_value_length = 65536;  // from the tracer's options
-  TracerCore* core = nullptr;
-  // Set when the span measures its resource usage (SpanOptions::resources): the readings at start,
-  // in the arena. Next to `core`, which Span::finish reads anyway; cleared by finish_resources.
-  ResourceStart* resources = nullptr;
-  SpanRecord* next_free = nullptr;
 
   SpanRecord() { attrs.reserve(16); }
 
@@ -208,6 +224,9 @@ struct alignas(64) SpanRecord {
     status = StatusCode::unset;
     status_message = {};
     attrs.clear();
+    compact_n = 0;
+    compact_used = 0;
+    compact_begin = 0;
     arena.reset();
     if (rare) [[unlikely]]
       reset_rare();
@@ -227,6 +246,7 @@ struct alignas(64) SpanRecord {
   /// Adds one scalar attribute whose key already lives in the arena (or is static).
   void add_scalar_stored_key(AttrTarget target, std::string_view stored_key,
                              const Value& value) noexcept {
+    if (target == AttrTarget::span) spill_compact();
     AttrList& vec = target_vector(target);
     if (vec.size() >= max_attrs && !make_room(target, stored_key)) return;
     // The attribute is written in place: building an AttrValue in a local and copying it made
@@ -245,45 +265,47 @@ struct alignas(64) SpanRecord {
       default: break;  // null: an empty value
     }
   }
-  /// The common attribute: a scalar under a key of at most 32 bytes (a string value too), with
-  /// room in the list (below the limit and its capacity) and in the arena's current block. Key
-  /// and value are copied into one arena allocation. False, with nothing written, when any of
-  /// that does not hold: the caller then takes the general path (set()), which handles every
-  /// case. Inline, and without a call on any of its paths, so that its callers need no frame:
-  /// the general path's three calls cost ~90 instructions per attribute.
-  [[gnu::always_inline]] bool try_add_scalar(AttrList& vec, std::string_view key,
-                                             const Value& value) noexcept {
-    return try_add_scalar_impl<0>(vec, {}, key, value);
+  /// The span's name, at start (on a reset record): in `compact` when it has at most 32 bytes,
+  /// else in the arena.
+  [[gnu::always_inline]] void store_name(std::string_view n) noexcept {
+    if (n.size() > 32) [[unlikely]] {
+      name = arena.copy(n);
+      return;
+    }
+    char* p = reinterpret_cast<char*>(compact);
+    copy_upto32(p, n.data(), n.size());
+    name = std::string_view(p, n.size());
+    compact_used = compact_begin = static_cast<std::uint8_t>(n.size());
+  }
+
+  /// The common attribute: a scalar under a key of at most 32 bytes (a string value of at most
+  /// 32 bytes too). While the span's attributes are all packed in `compact` and there is room
+  /// there, it goes there: one entry of [type, key size, value size, key bytes, value bytes] (8
+  /// bytes for a number, a boolean or null). Once they are in `attrs` (a span with more
+  /// attributes than `compact` holds, or one that took the general path), it goes there, its key
+  /// and value copied into one arena allocation. False, with nothing written, when none of that
+  /// holds: the caller then takes the general path (set()), which first moves the packed
+  /// attributes into `attrs` (spill_compact) and handles every case. Inline, and without a call
+  /// on any of its paths, so that its callers need no frame: the general path's three calls cost
+  /// ~90 instructions per attribute.
+  [[gnu::always_inline]] bool try_add_scalar(std::string_view key, const Value& value) noexcept {
+    return try_add_scalar_impl<0>({}, key, value);
   }
   /// try_add_scalar() under `prefix.key` (enrich_span's namespaces; prefix of at most 32 bytes).
-  [[gnu::always_inline]] bool try_add_scalar(AttrList& vec, std::string_view prefix,
-                                             std::string_view key, const Value& value) noexcept {
-    return try_add_scalar_impl<1>(vec, prefix, key, value);
+  [[gnu::always_inline]] bool try_add_scalar(std::string_view prefix, std::string_view key,
+                                             const Value& value) noexcept {
+    return try_add_scalar_impl<1>(prefix, key, value);
   }
   /// try_add_scalar() under `dotted` + key, where `dotted` is a namespace prefix with its dot
   /// ("honeyhive_metadata.") of 16 to 32 bytes: copied with two fixed moves, no size branches.
-  [[gnu::always_inline]] bool try_add_scalar_dotted(AttrList& vec, std::string_view dotted,
-                                                    std::string_view key,
+  [[gnu::always_inline]] bool try_add_scalar_dotted(std::string_view dotted, std::string_view key,
                                                     const Value& value) noexcept {
-    return try_add_scalar_impl<2>(vec, dotted, key, value);
+    return try_add_scalar_impl<2>(dotted, key, value);
   }
-  /// kMode 0: no prefix; 1: `prefix.key` (prefix at most 32 bytes); 2: `dotted` + key (see
-  /// try_add_scalar_dotted).
+  /// Writes the key of try_add_scalar_impl<kMode> at p.
   template <int kMode>
-  [[gnu::always_inline]] bool try_add_scalar_impl(AttrList& vec, std::string_view prefix,
-                                                  std::string_view key,
-                                                  const Value& value) noexcept {
-    const Value::Kind k = value.kind();
-    if (!value.is_scalar()) return false;
-    const std::string_view s = k == Value::Kind::string ? value.as_string() : std::string_view{};
-    if (vec.full() || vec.size() >= max_attrs || key.size() > 32 || s.size() > 32 ||
-        s.size() > max_value_length || (kMode == 1 && prefix.size() > 32))
-      return false;
-    const std::size_t key_size = kMode == 0   ? key.size()
-                                 : kMode == 1 ? prefix.size() + 1 + key.size()
-                                              : prefix.size() + key.size();
-    char* p = arena.try_alloc(key_size + s.size());
-    if (p == nullptr) return false;
+  [[gnu::always_inline]] static void put_key(char* p, std::string_view prefix,
+                                             std::string_view key) noexcept {
     if constexpr (kMode == 1) {
       copy_upto32(p, prefix.data(), prefix.size());
       p[prefix.size()] = '.';
@@ -296,7 +318,68 @@ struct alignas(64) SpanRecord {
     } else {
       copy_upto32(p, key.data(), key.size());
     }
-    Attribute& a = vec.append();
+  }
+  /// kMode 0: no prefix; 1: `prefix.key` (prefix at most 32 bytes); 2: `dotted` + key (see
+  /// try_add_scalar_dotted).
+  template <int kMode>
+  [[gnu::always_inline]] bool try_add_scalar_impl(std::string_view prefix, std::string_view key,
+                                                  const Value& value) noexcept {
+    const Value::Kind k = value.kind();
+    if (!value.is_scalar()) return false;
+    const std::string_view s = k == Value::Kind::string ? value.as_string() : std::string_view{};
+    if (key.size() > 32 || s.size() > 32 || s.size() > max_value_length ||
+        (kMode == 1 && prefix.size() > 32))
+      return false;
+    const std::size_t key_size = kMode == 0   ? key.size()
+                                 : kMode == 1 ? prefix.size() + 1 + key.size()
+                                              : prefix.size() + key.size();
+    if (attrs.empty()) [[likely]] {
+      const std::size_t value_size = k == Value::Kind::string ? s.size() : 8;
+      const std::size_t at = compact_used;
+      if (compact_n >= max_attrs || at + 3 + key_size + value_size > kCompactBytes) return false;
+      unsigned char* e = compact + at;
+      char* p = reinterpret_cast<char*>(e + 3);
+      put_key<kMode>(p, prefix, key);
+      p += key_size;
+      e[1] = static_cast<unsigned char>(key_size);
+      e[2] = static_cast<unsigned char>(value_size);
+      switch (k) {
+        case Value::Kind::boolean: {
+          e[0] = static_cast<unsigned char>(AttrValue::Type::boolean);
+          const std::int64_t b = value.as_bool() ? 1 : 0;
+          std::memcpy(p, &b, 8);
+          break;
+        }
+        case Value::Kind::int64: {
+          e[0] = static_cast<unsigned char>(AttrValue::Type::int64);
+          const std::int64_t i = value.as_int();
+          std::memcpy(p, &i, 8);
+          break;
+        }
+        case Value::Kind::float64: {
+          e[0] = static_cast<unsigned char>(AttrValue::Type::float64);
+          const double d = value.as_double();
+          std::memcpy(p, &d, 8);
+          break;
+        }
+        case Value::Kind::string:
+          e[0] = static_cast<unsigned char>(AttrValue::Type::string);
+          copy_upto32(p, s.data(), s.size());
+          break;
+        default:  // null: an empty value
+          e[0] = static_cast<unsigned char>(AttrValue::Type::empty);
+          std::memset(p, 0, 8);
+          break;
+      }
+      compact_used = static_cast<std::uint16_t>(at + 3 + key_size + value_size);
+      ++compact_n;
+      return true;
+    }
+    if (attrs.full() || attrs.size() >= max_attrs) return false;
+    char* p = arena.try_alloc(key_size + s.size());
+    if (p == nullptr) return false;
+    put_key<kMode>(p, prefix, key);
+    Attribute& a = attrs.append();
     a.key = std::string_view(p, key_size);
     switch (k) {
       case Value::Kind::boolean: a.value = AttrValue(value.as_bool()); break;
@@ -310,6 +393,46 @@ struct alignas(64) SpanRecord {
     }
     return true;
   }
+  /// Views of the packed attributes, written to out[0 .. compact_n): keys and strings point
+  /// into `compact`, valid until the record is reset.
+  void decode_compact(Attribute* out) const noexcept {
+    const unsigned char* e = compact + compact_begin;
+    for (std::size_t i = 0; i < compact_n; ++i) {
+      const auto type = static_cast<AttrValue::Type>(e[0]);
+      const std::size_t key_size = e[1], value_size = e[2];
+      const char* p = reinterpret_cast<const char*>(e + 3);
+      out[i].key = std::string_view(p, key_size);
+      p += key_size;
+      switch (type) {
+        case AttrValue::Type::boolean: out[i].value = AttrValue(p[0] != 0); break;
+        case AttrValue::Type::int64: {
+          std::int64_t v;
+          std::memcpy(&v, p, 8);
+          out[i].value = AttrValue(v);
+          break;
+        }
+        case AttrValue::Type::float64: {
+          double v;
+          std::memcpy(&v, p, 8);
+          out[i].value = AttrValue(v);
+          break;
+        }
+        case AttrValue::Type::string:
+          out[i].value = AttrValue(std::string_view(p, value_size));
+          break;
+        default: out[i].value = AttrValue(); break;
+      }
+      e += 3 + key_size + value_size;
+    }
+  }
+  /// Moves the packed attributes into `attrs` (as views into `compact`, which keeps its bytes),
+  /// so that every path but try_add_scalar's works on `attrs` alone. Any thread that owns the
+  /// record: the application's before a general set, the pipeline's when short of memory.
+  void spill_compact() noexcept {
+    if (compact_n != 0) [[unlikely]]
+      spill_compact_slow();
+  }
+  void spill_compact_slow() noexcept;
   /// Copies a string value into the arena, cut to the length limit (counted).
   std::string_view store_string(std::string_view s) noexcept {
     if (s.size() > max_value_length) [[unlikely]]
@@ -329,32 +452,40 @@ struct alignas(64) SpanRecord {
   /// Makes room for one more attribute (counted as dropped when memory runs out).
   bool grow(AttrList& vec) noexcept;
   /// Removes earlier duplicates of a key, keeping the last value in the position of the last set.
-  void dedupe_attributes() noexcept {
-    const std::size_t n = attrs.size();
-    // Past 64 keys the mask below all but surely has a collision: straight to the real check.
-    if (n >= 2 && (n > 64 || may_have_duplicates())) [[unlikely]]
-      dedupe_slow();
-  }
-  /// False when no two keys can be equal: one pass with a 64-bit mask of hashed key signatures
-  /// (length, first and last byte), without a call. True on any collision (likely past ~10 keys).
-  [[nodiscard]] bool may_have_duplicates() const noexcept {
-    std::uint64_t mask = 0;
-    bool collided = false;
-    for (const Attribute& a : attrs) {
-      const std::size_t n = a.key.size();
-      std::uint64_t sig = n;
-      if (n != 0) {
-        sig |= std::uint64_t{static_cast<unsigned char>(a.key[0])} << 32 |
-               std::uint64_t{static_cast<unsigned char>(a.key[n - 1])} << 40;
-      }
-      const std::uint64_t bit = 1ULL << ((sig * 0x9E3779B97F4A7C15ULL) >> 58);
-      collided = collided || (mask & bit) != 0;
-      mask |= bit;
-    }
-    return collided;
-  }
-  void dedupe_slow() noexcept;
+  void dedupe_attributes() noexcept;
 };
+
+/// False when no two of the n keys can be equal: one pass with a 64-bit mask of hashed key
+/// signatures (length, first and last byte), without a call. True on any collision (likely past
+/// ~10 keys).
+[[nodiscard]] inline bool may_have_duplicates(const Attribute* a, std::size_t n) noexcept {
+  std::uint64_t mask = 0;
+  bool collided = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t len = a[i].key.size();
+    std::uint64_t sig = len;
+    if (len != 0) {
+      sig |= std::uint64_t{static_cast<unsigned char>(a[i].key[0])} << 32 |
+             std::uint64_t{static_cast<unsigned char>(a[i].key[len - 1])} << 40;
+    }
+    const std::uint64_t bit = 1ULL << ((sig * 0x9E3779B97F4A7C15ULL) >> 58);
+    collided = collided || (mask & bit) != 0;
+    mask |= bit;
+  }
+  return collided;
+}
+/// Removes earlier duplicates of a key from a[0 .. n), keeping the last value in the position of
+/// the last set; returns how many are left.
+std::size_t dedupe_slow(Attribute* a, std::size_t n) noexcept;
+[[nodiscard]] inline std::size_t dedupe(Attribute* a, std::size_t n) noexcept {
+  // Past 64 keys the mask all but surely has a collision: straight to the real check.
+  if (n >= 2 && (n > 64 || may_have_duplicates(a, n))) [[unlikely]]
+    return dedupe_slow(a, n);
+  return n;
+}
+inline void SpanRecord::dedupe_attributes() noexcept {
+  attrs.truncate(dedupe(attrs.data(), attrs.size()));
+}
 
 /// Adds an Enrichment's namespaces (metadata … user_properties, not `error`) to a record, as
 /// enrich_span does.

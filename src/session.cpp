@@ -17,6 +17,7 @@ std::vector<std::pair<std::string, OwnedValue>> flatten(const Enrichment& e) {
   thread_local SpanRecord scratch;
   scratch.reset();
   enrich_namespaces(scratch, e);
+  scratch.spill_compact();
   std::vector<std::pair<std::string, OwnedValue>> out;
   out.reserve(scratch.attrs.size());
   for (const Attribute& a : scratch.attrs) out.emplace_back(std::string(a.key), to_owned(a.value));

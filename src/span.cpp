@@ -111,7 +111,7 @@ namespace {
   const Field* fields = v.map_data();
   const std::string_view dotted = kDottedPrefixes[static_cast<std::size_t>(ns)];
   for (std::size_t i = 0, n = v.map_size(); i < n; ++i) {
-    if (!r.try_add_scalar_dotted(r.attrs, dotted, fields[i].key, fields[i].value)) [[unlikely]]
+    if (!r.try_add_scalar_dotted(dotted, fields[i].key, fields[i].value)) [[unlikely]]
       r.set(AttrTarget::span, pre, fields[i].key, fields[i].value, false);
   }
 }
@@ -219,7 +219,7 @@ void Span::note_callback_failure() noexcept {
 
 Span& Span::set(std::string_view key, const Value& value) noexcept {
   detail::SpanRecord* r = rec_;
-  if (r != nullptr && !r->try_add_scalar(r->attrs, key, value)) [[unlikely]]
+  if (r != nullptr && !r->try_add_scalar(key, value)) [[unlikely]]
     r->set(detail::AttrTarget::span, {}, key, value, true);
   return *this;
 }
@@ -227,7 +227,7 @@ Span& Span::set(std::string_view key, const Value& value) noexcept {
 Span& Span::set(std::initializer_list<Field> attributes) noexcept {
   if (detail::SpanRecord* r = rec_) {
     for (const Field& f : attributes) {
-      if (!r->try_add_scalar(r->attrs, f.key, f.value))
+      if (!r->try_add_scalar(f.key, f.value))
         r->set(detail::AttrTarget::span, {}, f.key, f.value, true);
     }
   }
@@ -427,7 +427,7 @@ bool enrich_span(Namespace ns, std::string_view key, const Value& value) noexcep
   }
   const auto i = static_cast<std::size_t>(ns);
   const std::size_t at = i < std::size(detail::kPrefixes) ? i : 0;
-  if (!r->try_add_scalar_dotted(r->attrs, detail::kDottedPrefixes[at], key, value)) [[unlikely]]
+  if (!r->try_add_scalar_dotted(detail::kDottedPrefixes[at], key, value)) [[unlikely]]
     r->set(detail::AttrTarget::span, detail::kPrefixes[at], key, value, false);
   return true;
 }

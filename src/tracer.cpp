@@ -363,10 +363,9 @@ Span TracerCore::start_never_root() noexcept {
     attach_extras(*r, *extras);
   r->kind = o.kind;
   r->type = o.type;
-  r->name = r->arena.copy(name);
+  r->store_name(name);
   for (const Field& f : o.attributes) {
-    if (!r->try_add_scalar(r->attrs, f.key, f.value))
-      r->set(AttrTarget::span, {}, f.key, f.value, true);
+    if (!r->try_add_scalar(f.key, f.value)) r->set(AttrTarget::span, {}, f.key, f.value, true);
   }
   s.rec_ = r;
   s.saved_ = cur;

@@ -439,6 +439,132 @@ TEST_F(SpanTest, AttributesOfEverySizeAreRecordedExactly) {
   EXPECT_EQ(d.dropped_attributes, 0u);
 }
 
+// The user's attributes of an exported span, in order (without the core ones the exporter adds).
+std::vector<std::pair<std::string, skein::OwnedValue>> user_attributes(const skein::SpanData& d) {
+  std::vector<std::pair<std::string, skein::OwnedValue>> out;
+  for (const auto& a : d.attributes) {
+    if (!skein::is_core_attribute_key(a.first)) out.push_back(a);
+  }
+  return out;
+}
+
+// A span's first attributes are packed beside its name (SpanRecord::compact) until they no longer
+// fit or one takes the general path; from then on they are in the attribute list. Whatever the
+// mix, the exported attributes are the ones set, in the order set, with their types.
+TEST_F(SpanTest, PackedAndListedAttributesKeepTheirOrderAndTypes) {
+  Collecting c;
+  // Each case: the attributes set, by kind: 's' a short string, 'i' an integer, 'd' a double,
+  // 'b' a boolean, 'n' null, 'L' a long string (the general path), 'a' an array (general path).
+  const std::string cases[] = {"sidb",       "ssssssssssssssssssss",
+                               "iiLii",      "Lsss",
+                               "sssa",       "dbdbdbdbdbdbdbdbdbdb",
+                               "n",          "",
+                               "siLdbasiLd", "iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii"};
+  for (const std::string& kinds : cases) {
+    for (const bool long_name : {false, true}) {
+      const std::string name = (long_name ? std::string(40, 'n') : "span-") + kinds;
+      {
+        auto s = c.tracer.span(name);
+        for (std::size_t i = 0; i < kinds.size(); ++i) {
+          const std::string key = "key." + std::to_string(i);
+          switch (kinds[i]) {
+            case 's': s.set(key, "v" + std::to_string(i)); break;
+            case 'i': s.set(key, static_cast<std::int64_t>(i) * -1'000'000'007); break;
+            case 'd': s.set(key, 0.5 + static_cast<double>(i)); break;
+            case 'b': s.set(key, i % 2 == 0); break;
+            case 'n': s.set(key, nullptr); break;
+            case 'L': s.set(key, std::string(50, static_cast<char>('a' + i % 26))); break;
+            case 'a': s.set(key, std::vector<int>{static_cast<int>(i), 2}); break;
+          }
+        }
+      }
+      ASSERT_TRUE(c.tracer.force_flush());
+      auto spans = c.spans();
+      ASSERT_EQ(spans.back().name, name);
+      const auto attributes = user_attributes(spans.back());
+      ASSERT_EQ(attributes.size(), kinds.size()) << kinds;
+      for (std::size_t i = 0; i < kinds.size(); ++i) {
+        const auto& [key, value] = attributes[i];
+        ASSERT_EQ(key, "key." + std::to_string(i)) << kinds << " at " << i;
+        switch (kinds[i]) {
+          case 's':
+            EXPECT_EQ(std::get<std::string>(value), "v" + std::to_string(i)) << kinds;
+            break;
+          case 'i':
+            EXPECT_EQ(std::get<std::int64_t>(value), static_cast<std::int64_t>(i) * -1'000'000'007)
+                << kinds;
+            break;
+          case 'd':
+            EXPECT_EQ(std::get<double>(value), 0.5 + static_cast<double>(i)) << kinds;
+            break;
+          case 'b': EXPECT_EQ(std::get<bool>(value), i % 2 == 0) << kinds; break;
+          case 'n': EXPECT_TRUE(std::holds_alternative<std::monostate>(value)) << kinds; break;
+          case 'L':
+            EXPECT_EQ(std::get<std::string>(value),
+                      std::string(50, static_cast<char>('a' + i % 26)))
+                << kinds;
+            break;
+          case 'a':
+            EXPECT_EQ(std::get<std::vector<std::int64_t>>(value),
+                      (std::vector<std::int64_t>{static_cast<std::int64_t>(i), 2}))
+                << kinds;
+            break;
+        }
+      }
+    }
+  }
+}
+
+// A key set twice keeps its last value, in the last one's place, whether both are packed, the
+// first is packed and the second listed, or the span is renamed in between.
+TEST_F(SpanTest, RepeatedKeysKeepTheLastValueAcrossPackedAndListed) {
+  Collecting c;
+  {
+    auto s = c.tracer.span("dups");
+    s.set("a", 1).set("b", 2).set("a", 3);
+  }
+  {
+    auto s = c.tracer.span("spilled");
+    s.set("a", 1).set("b", "x").set("long", std::string(64, 'l')).set("a", "last");
+  }
+  {
+    auto s = c.tracer.span("renamed");
+    s.set("k", 1);
+    s.set_name(std::string(48, 'r'));
+    s.set("k", 2).set("j", true);
+  }
+  ASSERT_TRUE(c.tracer.force_flush());
+  const auto dups = by_name(c.spans(), "dups");
+  ASSERT_EQ(user_attributes(dups).size(), 2u);
+  EXPECT_EQ(user_attributes(dups)[0].first, "b");
+  EXPECT_EQ(user_attributes(dups)[1].first, "a");
+  EXPECT_EQ(dups.int_attribute("a"), 3);
+  const auto spilled = by_name(c.spans(), "spilled");
+  ASSERT_EQ(user_attributes(spilled).size(), 3u);
+  EXPECT_EQ(user_attributes(spilled)[2].first, "a");
+  EXPECT_EQ(spilled.string_attribute("a"), "last");
+  EXPECT_EQ(spilled.string_attribute("b"), "x");
+  const auto renamed = by_name(c.spans(), std::string(48, 'r'));
+  ASSERT_EQ(user_attributes(renamed).size(), 2u);
+  EXPECT_EQ(renamed.int_attribute("k"), 2);
+  EXPECT_EQ(renamed.bool_attribute("j"), true);
+}
+
+// The attribute limit counts packed attributes too.
+TEST_F(SpanTest, AttributeLimitCountsPackedAttributes) {
+  Collecting c({.limits = {.max_attributes = 3}});
+  {
+    auto s = c.tracer.span("limited");
+    s.set("a", 1).set("b", 2).set("c", 3).set("d", 4).set("e", 5).set("a", 6);
+  }
+  auto d = c.only();
+  ASSERT_EQ(user_attributes(d).size(), 3u);
+  EXPECT_EQ(d.int_attribute("a"), 6);  // replacing an attribute is not a new one
+  EXPECT_EQ(d.int_attribute("b"), 2);
+  EXPECT_EQ(d.int_attribute("c"), 3);
+  EXPECT_EQ(d.dropped_attributes, 2u);
+}
+
 TEST_F(SpanTest, StartAttributesAreRecorded) {
   Collecting c;
   { auto s = c.tracer.span("s", {.attributes = {{"user.id", "u-1"}, {"n", 3}}}); }
