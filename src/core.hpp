@@ -241,7 +241,10 @@ class TracerCore : public std::enable_shared_from_this<TracerCore>, public CoreH
   std::vector<SpanView> views_;
   std::vector<EventView> event_views_;
   std::vector<LinkView> link_views_;
-  std::vector<Attribute> compact_views_;  // the packed attributes of a batch's records, as views
+  // The packed attributes of a batch's records, as views: written in place by decode_compact
+  // (a vector's resize value-initialized each one first: ~40 instructions a span).
+  std::unique_ptr<Attribute[]> compact_views_;
+  std::size_t compact_capacity_ = 0;
 
   // Counters written by the pipeline thread.
   OwnedCounter exported_, export_failures_, attrs_dropped_, events_dropped_, links_dropped_,

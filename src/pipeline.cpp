@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <new>
 
 #include "clock.hpp"
 #include "core.hpp"
@@ -129,9 +130,12 @@ void TracerCore::export_batch() noexcept {
   views_.clear();
   event_views_.clear();
   link_views_.clear();
-  compact_views_.clear();
+  if (n_compact > compact_capacity_) {
+    compact_views_.reset(new (std::nothrow) Attribute[n_compact]);
+    compact_capacity_ = compact_views_ ? n_compact : 0;
+  }
+  std::size_t compact_used = 0;
   try {
-    compact_views_.reserve(n_compact);
     views_.reserve(batch_.size());
     event_views_.reserve(n_events);
     link_views_.reserve(n_links);
@@ -152,19 +156,16 @@ void TracerCore::export_batch() noexcept {
     if (i + 2 < batch_.size() && !batch_[i + 2]->attrs.empty()) {
       __builtin_prefetch(batch_[i + 2]->attrs.data());  // its line 1 arrived by now
     }
-    // The packed attributes become views in compact_views_ (reserved for the whole batch, so
-    // earlier views stay put); when that reservation failed, they move to the record's list.
-    if (r->compact_n != 0 && compact_views_.size() + r->compact_n > compact_views_.capacity())
-        [[unlikely]]
+    // The packed attributes become views in compact_views_ (sized for the whole batch above);
+    // when that allocation failed, they move to the record's list.
+    if (r->compact_n != 0 && compact_used + r->compact_n > compact_capacity_) [[unlikely]]
       r->spill_compact();
     std::span<const Attribute> attributes;
     if (r->compact_n != 0) {
-      const std::size_t at = compact_views_.size();
-      compact_views_.resize(at + r->compact_n);  // within capacity: no allocation, no throw
-      Attribute* a = compact_views_.data() + at;
-      r->decode_compact(a);
-      const std::size_t n = dedupe(a, r->compact_n);
-      compact_views_.resize(at + n);
+      Attribute* a = compact_views_.get() + compact_used;
+      const bool collided = r->decode_compact(a);  // compact_n <= 64: the mask decides
+      const std::size_t n = collided ? dedupe_slow(a, r->compact_n) : r->compact_n;
+      compact_used += n;
       attributes = std::span<const Attribute>(a, n);
     } else {
       r->dedupe_attributes();

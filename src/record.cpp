@@ -16,6 +16,9 @@ namespace skein::detail {
 static_assert(offsetof(SpanRecord, compact_n) < 64);
 static_assert(offsetof(SpanRecord, compact_begin) < 128 && offsetof(SpanRecord, home) < 128);
 static_assert(offsetof(SpanRecord, compact) == 128);
+// An entry takes at least 3 bytes, so a record packs at most 64 attributes: few enough for the
+// one-mask duplicate check of decode_compact to decide (dedupe() does the same below 65 keys).
+static_assert(SpanRecord::kCompactBytes / 3 <= 64);
 static_assert(offsetof(SpanRecord, max_attrs) == 320 && offsetof(SpanRecord, arena) + 32 == 384);
 #pragma GCC diagnostic pop
 

@@ -394,14 +394,25 @@ struct alignas(64) SpanRecord {
     return true;
   }
   /// Views of the packed attributes, written to out[0 .. compact_n): keys and strings point
-  /// into `compact`, valid until the record is reset.
-  void decode_compact(Attribute* out) const noexcept {
+  /// into `compact`, valid until the record is reset. Returns may_have_duplicates() of them,
+  /// worked out in the same pass.
+  bool decode_compact(Attribute* out) const noexcept {
     const unsigned char* e = compact + compact_begin;
+    std::uint64_t mask = 0;
+    bool collided = false;
     for (std::size_t i = 0; i < compact_n; ++i) {
       const auto type = static_cast<AttrValue::Type>(e[0]);
       const std::size_t key_size = e[1], value_size = e[2];
       const char* p = reinterpret_cast<const char*>(e + 3);
       out[i].key = std::string_view(p, key_size);
+      std::uint64_t sig = key_size;  // as may_have_duplicates()
+      if (key_size != 0) {
+        sig |= std::uint64_t{static_cast<unsigned char>(p[0])} << 32 |
+               std::uint64_t{static_cast<unsigned char>(p[key_size - 1])} << 40;
+      }
+      const std::uint64_t bit = 1ULL << ((sig * 0x9E3779B97F4A7C15ULL) >> 58);
+      collided = collided || (mask & bit) != 0;
+      mask |= bit;
       p += key_size;
       switch (type) {
         case AttrValue::Type::boolean: out[i].value = AttrValue(p[0] != 0); break;
@@ -424,6 +435,7 @@ struct alignas(64) SpanRecord {
       }
       e += 3 + key_size + value_size;
     }
+    return collided;
   }
   /// Moves the packed attributes into `attrs` (as views into `compact`, which keeps its bytes),
   /// so that every path but try_add_scalar's works on `attrs` alone. Any thread that owns the
