@@ -50,6 +50,18 @@ inline void copy_short(char* d, const char* s, std::size_t n) noexcept {
   copy_upto32(d, s, n);
 }
 
+/// One of 64 bits, from a key's length and its first and last byte: equal keys get the same bit
+/// (may_have_duplicates, SpanRecord::decode_compact).
+[[gnu::always_inline]] inline std::uint64_t key_signature_bit(std::string_view key) noexcept {
+  const std::size_t len = key.size();
+  std::uint64_t sig = len;
+  if (len != 0) {
+    sig |= std::uint64_t{static_cast<unsigned char>(key[0])} << 32 |
+           std::uint64_t{static_cast<unsigned char>(key[len - 1])} << 40;
+  }
+  return 1ULL << ((sig * 0x9E3779B97F4A7C15ULL) >> 58);
+}
+
 /// A bump allocator in blocks. `reset()` keeps the memory (up to a cap) for the next span.
 class Arena {
  public:
@@ -405,12 +417,7 @@ struct alignas(64) SpanRecord {
       const std::size_t key_size = e[1], value_size = e[2];
       const char* p = reinterpret_cast<const char*>(e + 3);
       out[i].key = std::string_view(p, key_size);
-      std::uint64_t sig = key_size;  // as may_have_duplicates()
-      if (key_size != 0) {
-        sig |= std::uint64_t{static_cast<unsigned char>(p[0])} << 32 |
-               std::uint64_t{static_cast<unsigned char>(p[key_size - 1])} << 40;
-      }
-      const std::uint64_t bit = 1ULL << ((sig * 0x9E3779B97F4A7C15ULL) >> 58);
+      const std::uint64_t bit = key_signature_bit(out[i].key);
       collided = collided || (mask & bit) != 0;
       mask |= bit;
       p += key_size;
@@ -468,19 +475,12 @@ struct alignas(64) SpanRecord {
 };
 
 /// False when no two of the n keys can be equal: one pass with a 64-bit mask of hashed key
-/// signatures (length, first and last byte), without a call. True on any collision (likely past
-/// ~10 keys).
+/// signatures (key_signature_bit), without a call. True on any collision (likely past ~10 keys).
 [[nodiscard]] inline bool may_have_duplicates(const Attribute* a, std::size_t n) noexcept {
   std::uint64_t mask = 0;
   bool collided = false;
   for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t len = a[i].key.size();
-    std::uint64_t sig = len;
-    if (len != 0) {
-      sig |= std::uint64_t{static_cast<unsigned char>(a[i].key[0])} << 32 |
-             std::uint64_t{static_cast<unsigned char>(a[i].key[len - 1])} << 40;
-    }
-    const std::uint64_t bit = 1ULL << ((sig * 0x9E3779B97F4A7C15ULL) >> 58);
+    const std::uint64_t bit = key_signature_bit(a[i].key);
     collided = collided || (mask & bit) != 0;
     mask |= bit;
   }
