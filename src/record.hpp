@@ -303,11 +303,6 @@ struct alignas(64) SpanRecord {
   [[gnu::always_inline]] bool try_add_scalar(std::string_view key, const Value& value) noexcept {
     return try_add_scalar_impl<0>({}, key, value);
   }
-  /// try_add_scalar() under `prefix.key` (enrich_span's namespaces; prefix of at most 32 bytes).
-  [[gnu::always_inline]] bool try_add_scalar(std::string_view prefix, std::string_view key,
-                                             const Value& value) noexcept {
-    return try_add_scalar_impl<1>(prefix, key, value);
-  }
   /// try_add_scalar() under `dotted` + key, where `dotted` is a namespace prefix with its dot
   /// ("honeyhive_metadata.") of 16 to 32 bytes: copied with two fixed moves, no size branches.
   [[gnu::always_inline]] bool try_add_scalar_dotted(std::string_view dotted, std::string_view key,
@@ -318,11 +313,7 @@ struct alignas(64) SpanRecord {
   template <int kMode>
   [[gnu::always_inline]] static void put_key(char* p, std::string_view prefix,
                                              std::string_view key) noexcept {
-    if constexpr (kMode == 1) {
-      copy_upto32(p, prefix.data(), prefix.size());
-      p[prefix.size()] = '.';
-      copy_upto32(p + prefix.size() + 1, key.data(), key.size());
-    } else if constexpr (kMode == 2) {
+    if constexpr (kMode == 2) {
       const std::size_t n = prefix.size();  // 16 <= n <= 32
       std::memcpy(p, prefix.data(), 16);
       std::memcpy(p + n - 16, prefix.data() + n - 16, 16);
@@ -331,20 +322,16 @@ struct alignas(64) SpanRecord {
       copy_upto32(p, key.data(), key.size());
     }
   }
-  /// kMode 0: no prefix; 1: `prefix.key` (prefix at most 32 bytes); 2: `dotted` + key (see
-  /// try_add_scalar_dotted).
+  /// kMode 0: no prefix; 2: `dotted` + key (see try_add_scalar_dotted).
   template <int kMode>
   [[gnu::always_inline]] bool try_add_scalar_impl(std::string_view prefix, std::string_view key,
                                                   const Value& value) noexcept {
     const Value::Kind k = value.kind();
     if (!value.is_scalar()) return false;
     const std::string_view s = k == Value::Kind::string ? value.as_string() : std::string_view{};
-    if (key.size() > 32 || s.size() > 32 || s.size() > max_value_length ||
-        (kMode == 1 && prefix.size() > 32))
-      return false;
-    const std::size_t key_size = kMode == 0   ? key.size()
-                                 : kMode == 1 ? prefix.size() + 1 + key.size()
-                                              : prefix.size() + key.size();
+    if (key.size() > 32 || s.size() > 32 || s.size() > max_value_length) return false;
+    static_assert(kMode == 0 || kMode == 2);
+    const std::size_t key_size = kMode == 0 ? key.size() : prefix.size() + key.size();
     if (attrs.empty()) [[likely]] {
       const std::size_t value_size = k == Value::Kind::string ? s.size() : 8;
       const std::size_t at = compact_used;
