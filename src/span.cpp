@@ -117,7 +117,8 @@ namespace {
 }
 }  // namespace
 
-void enrich_namespaces(SpanRecord& r, const Enrichment& e) noexcept {
+// Inline in enrich_span(const Enrichment&), the common form: one call and one frame fewer.
+[[gnu::always_inline]] inline void enrich_all(SpanRecord& r, const Enrichment& e) noexcept {
   // Empty namespaces (most of them) are skipped without a call.
   if (!e.metadata.empty()) enrich_namespace(r, Namespace::metadata, e.metadata);
   if (!e.metrics.empty()) enrich_namespace(r, Namespace::metrics, e.metrics);
@@ -127,6 +128,10 @@ void enrich_namespaces(SpanRecord& r, const Enrichment& e) noexcept {
   if (!e.config.empty()) enrich_namespace(r, Namespace::config, e.config);
   if (!e.user_properties.empty())
     enrich_namespace(r, Namespace::user_properties, e.user_properties);
+}
+
+void enrich_namespaces(SpanRecord& r, const Enrichment& e) noexcept {
+  enrich_all(r, e);
 }
 
 void record_input(Span& span, const TraceOptions& options, std::size_t index,
@@ -400,24 +405,36 @@ std::string_view prefix(Namespace ns) noexcept {
 }
 
 namespace {
+void enrich_error(detail::SpanRecord* r, const Enrichment& e) noexcept {
+  r->set(detail::AttrTarget::span, {}, "honeyhive_error", Value(*e.error), false);
+  r->status = StatusCode::error;
+  r->status_message = r->arena.copy(*e.error);
+}
+}  // namespace
+
+bool enrich_span(const Enrichment& e) noexcept {
+  detail::SpanRecord* r = detail::tl_state().record;
+  if (r == nullptr) [[unlikely]] {
+    detail::g_enrich_without_span.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  detail::enrich_all(*r, e);
+  if (e.error) [[unlikely]]
+    enrich_error(r, e);
+  return true;
+}
+
+namespace {
 bool enrich_record(detail::SpanRecord* r, const Enrichment& e) noexcept {
   if (r == nullptr) {
     detail::g_enrich_without_span.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   detail::enrich_namespaces(*r, e);
-  if (e.error) {
-    r->set(detail::AttrTarget::span, {}, "honeyhive_error", Value(*e.error), false);
-    r->status = StatusCode::error;
-    r->status_message = r->arena.copy(*e.error);
-  }
+  if (e.error) enrich_error(r, e);
   return true;
 }
 }  // namespace
-
-bool enrich_span(const Enrichment& e) noexcept {
-  return enrich_record(detail::tl_state().record, e);
-}
 
 bool enrich_span(Namespace ns, std::string_view key, const Value& value) noexcept {
   detail::SpanRecord* r = detail::tl_state().record;
