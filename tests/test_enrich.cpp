@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "fakes/collecting.hpp"
@@ -361,6 +362,34 @@ TEST_F(EnrichTest, InlineAndGeneralPathsRecordTheSame) {
   EXPECT_EQ(d.string_attribute("honeyhive_user_properties.plan"), "pro");
   for (int i = 0; i < 40; ++i) {
     EXPECT_EQ(d.string_attribute("honeyhive_metrics.m" + std::to_string(i)), long_value + "!");
+  }
+}
+
+// Scalars of every type, added inline both while the span's attributes are packed and once they
+// are listed (more than the record packs), come out with their types and values.
+TEST_F(EnrichTest, EveryScalarTypeSurvivesPackedAndListedInlinePaths) {
+  constexpr int kRounds = 12;  // 60 attributes: the first few packed, the rest listed
+  {
+    auto s = c.tracer.span("s");
+    for (int i = 0; i < kRounds; ++i) {
+      const std::string n = std::to_string(i);
+      skein::enrich_span({.metadata = {{"t" + n, true}, {"f" + n, false}, {"s" + n, "v" + n}},
+                          .metrics = {{"i" + n, std::int64_t{-1} - i}, {"d" + n, 0.25 * i - 3.5}},
+                          .config = {{"z" + n, nullptr}}});
+    }
+  }
+  auto d = c.only();
+  for (int i = 0; i < kRounds; ++i) {
+    const std::string n = std::to_string(i);
+    SCOPED_TRACE(i);
+    EXPECT_EQ(d.bool_attribute("honeyhive_metadata.t" + n), true);
+    EXPECT_EQ(d.bool_attribute("honeyhive_metadata.f" + n), false);
+    EXPECT_EQ(d.string_attribute("honeyhive_metadata.s" + n), "v" + n);
+    EXPECT_EQ(d.int_attribute("honeyhive_metrics.i" + n), -1 - i);
+    EXPECT_EQ(d.double_attribute("honeyhive_metrics.d" + n), 0.25 * i - 3.5);
+    const skein::OwnedValue* z = d.attribute("honeyhive_config.z" + n);
+    ASSERT_NE(z, nullptr);
+    EXPECT_TRUE(std::holds_alternative<std::monostate>(*z));
   }
 }
 

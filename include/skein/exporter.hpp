@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -45,7 +46,7 @@ class AttrValue {
     string_array
   };
   constexpr AttrValue() noexcept : type_(Type::empty), i_(0) {}
-  constexpr explicit AttrValue(bool b) noexcept : type_(Type::boolean), b_(b) {}
+  constexpr explicit AttrValue(bool b) noexcept : type_(Type::boolean), i_(b ? 1 : 0) {}
   constexpr explicit AttrValue(std::int64_t i) noexcept : type_(Type::int64), i_(i) {}
   constexpr explicit AttrValue(double d) noexcept : type_(Type::float64), d_(d) {}
   constexpr explicit AttrValue(std::string_view s) noexcept
@@ -53,8 +54,14 @@ class AttrValue {
   constexpr AttrValue(Type array_type, const void* data, std::size_t n) noexcept
       : type_(array_type), arr_{data, n} {}
 
+  /// A boolean, integer, double or empty value from its type and its 8 bytes (a boolean as 0 or
+  /// 1, an empty value as 0), as Value::scalar_bits gives them.
+  static constexpr AttrValue from_bits(Type scalar_type, std::uint64_t bits) noexcept {
+    return AttrValue(scalar_type, static_cast<std::int64_t>(bits));
+  }
+
   [[nodiscard]] constexpr Type type() const noexcept { return type_; }
-  [[nodiscard]] bool as_bool() const noexcept { return b_; }
+  [[nodiscard]] bool as_bool() const noexcept { return i_ != 0; }
   [[nodiscard]] std::int64_t as_int() const noexcept { return i_; }
   [[nodiscard]] double as_double() const noexcept { return d_; }
   [[nodiscard]] std::string_view as_string() const noexcept {
@@ -74,14 +81,17 @@ class AttrValue {
   }
 
  private:
+  // from_bits: the 8 bytes stored as they are (g++ reads a double written this way through d_).
+  constexpr AttrValue(Type scalar_type, std::int64_t bits) noexcept
+      : type_(scalar_type), i_(bits) {}
+
   struct ArrayRep {
     const void* p;
     std::size_t n;
   };
   Type type_;
   union {
-    bool b_;
-    std::int64_t i_;
+    std::int64_t i_;  // also a boolean, as 0 or 1
     double d_;
     ArrayRep arr_;
   };

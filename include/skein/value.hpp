@@ -21,6 +21,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <iterator>
 #include <optional>
@@ -99,7 +100,7 @@ class Value {
 
   constexpr Value() noexcept : kind_(Kind::null), i_(0) {}
   constexpr Value(std::nullptr_t) noexcept : Value() {}
-  constexpr Value(bool b) noexcept : kind_(Kind::boolean), b_(b) {}
+  constexpr Value(bool b) noexcept : kind_(Kind::boolean), i_(b ? 1 : 0) {}
   template <std::integral T>
   requires(!std::same_as<T, bool> && !std::same_as<T, char>) constexpr Value(T i) noexcept
       : kind_(Kind::int64), i_(static_cast<std::int64_t>(i)) {}
@@ -141,9 +142,16 @@ class Value {
   [[nodiscard]] constexpr bool is_scalar() const noexcept {
     return kind_ != Kind::list && kind_ != Kind::map && kind_ != Kind::custom;
   }
-  [[nodiscard]] bool as_bool() const noexcept { return b_; }
+  [[nodiscard]] bool as_bool() const noexcept { return i_ != 0; }
   [[nodiscard]] std::int64_t as_int() const noexcept { return i_; }
   [[nodiscard]] double as_double() const noexcept { return d_; }
+  /// A boolean (0 or 1), integer, double or null (0) as its 8 bytes, for copying it without a
+  /// switch on its kind (AttrValue::from_bits).
+  [[nodiscard]] std::uint64_t scalar_bits() const noexcept {
+    std::uint64_t bits;
+    std::memcpy(&bits, static_cast<const void*>(&i_), sizeof bits);
+    return bits;
+  }
   [[nodiscard]] std::string_view as_string() const noexcept { return {s_.p, s_.n}; }
   [[nodiscard]] const Value* list_data() const noexcept { return list_.p; }
   [[nodiscard]] std::size_t list_size() const noexcept { return list_.n; }
@@ -200,8 +208,7 @@ class Value {
   };
   Kind kind_;
   union {
-    bool b_;
-    std::int64_t i_;
+    std::int64_t i_;  // also a boolean, as 0 or 1
     double d_;
     StringRep s_;
     ListRep list_;
