@@ -95,6 +95,44 @@ struct Resolver {
   }
 };
 
+// Options::tail_sampling as given (checked), or from SKEIN_TAIL_SAMPLING and its tuning variables
+// (read only when it is on), or off.
+std::optional<TailSamplingSettings> tail_sampling(const std::optional<TailSamplingSettings>& code,
+                                                  Resolver& r) {
+  if (code) {
+    const TailSamplingSettings& t = *code;
+    if (!(t.probability >= 0.0 && t.probability <= 1.0) || t.slow_threshold.count() < 0 ||
+        t.max_wait.count() <= 0 || t.max_spans == 0) {
+      r.fail(ErrorCode::invalid_option,
+             "Options::tail_sampling: probability must be in [0, 1], slow_threshold at least 0, "
+             "max_wait and max_spans at least 1");
+      return std::nullopt;
+    }
+    return t;
+  }
+  if (!r.boolean(std::nullopt, {EnvVar::skein_tail_sampling}, false)) return std::nullopt;
+  TailSamplingSettings t;
+  t.keep_errors = r.boolean(std::nullopt, {EnvVar::skein_tail_keep_errors}, t.keep_errors);
+  t.slow_threshold = std::chrono::milliseconds(
+      r.number(std::nullopt, {EnvVar::skein_tail_slow_ms}, 1000, 0, 86'400'000, "tail_sampling"));
+  t.max_wait = std::chrono::milliseconds(r.number(std::nullopt, {EnvVar::skein_tail_max_wait_ms},
+                                                  30000, 1, 86'400'000, "tail_sampling"));
+  t.max_spans =
+      r.number(std::nullopt, {EnvVar::skein_tail_max_spans}, 100000, 1, 1u << 24, "tail_sampling");
+  if (auto text = env(EnvVar::skein_tail_probability)) {
+    const std::string v = trim(*text);
+    double p = -1;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), p);
+    if (ec != std::errc() || end != v.data() + v.size() || !(p >= 0.0 && p <= 1.0)) {
+      r.fail(ErrorCode::invalid_environment,
+             "SKEIN_TAIL_PROBABILITY: expected a number in [0, 1], got '" + *text + "'");
+    } else {
+      t.probability = p;
+    }
+  }
+  return t;
+}
+
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -265,6 +303,7 @@ FinalizedOptions finalize(const Options& o, Error& error) {
   f.shutdown_timeout = std::chrono::milliseconds(r.number(ms(o.shutdown_timeout),
                                                           {EnvVar::skein_shutdown_timeout_ms}, 3000,
                                                           0, 600000, "shutdown_timeout"));
+  f.tail_sampling = tail_sampling(o.tail_sampling, r);
   f.baggage_attributes = o.baggage_attributes;
   if (f.baggage_attributes.empty()) {
     if (auto e = env(EnvVar::skein_baggage_attributes)) {

@@ -61,6 +61,12 @@ std::string_view env_name(EnvVar v) noexcept {
     case EnvVar::skein_store_path: return "SKEIN_STORE_PATH";
     case EnvVar::home: return "HOME";
     case EnvVar::skein_baggage_attributes: return "SKEIN_BAGGAGE_ATTRIBUTES";
+    case EnvVar::skein_tail_sampling: return "SKEIN_TAIL_SAMPLING";
+    case EnvVar::skein_tail_keep_errors: return "SKEIN_TAIL_KEEP_ERRORS";
+    case EnvVar::skein_tail_slow_ms: return "SKEIN_TAIL_SLOW_MS";
+    case EnvVar::skein_tail_probability: return "SKEIN_TAIL_PROBABILITY";
+    case EnvVar::skein_tail_max_wait_ms: return "SKEIN_TAIL_MAX_WAIT_MS";
+    case EnvVar::skein_tail_max_spans: return "SKEIN_TAIL_MAX_SPANS";
     case EnvVar::no_color: return "NO_COLOR";
   }
   return "";

@@ -64,6 +64,12 @@ enum class EnvVar {
   home,
   skein_baggage_attributes,
   no_color,
+  skein_tail_sampling,
+  skein_tail_keep_errors,
+  skein_tail_slow_ms,
+  skein_tail_probability,
+  skein_tail_max_wait_ms,
+  skein_tail_max_spans,
 };
 
 /// The variable's name, e.g. "SKEIN_PROJECT".

@@ -672,6 +672,17 @@ Tracer Tracer::init(const Options& options) noexcept {
       std::fprintf(stderr, "skein: tracing disabled: %s\n", err.message.c_str());
       return Tracer(detail::disabled_core(std::move(fo), std::move(err)));
     }
+    if (fo.tail_sampling && !exporters.empty()) {  // one stage in front of every exporter
+      const TailSamplingSettings& t = *fo.tail_sampling;
+      std::vector<std::shared_ptr<Exporter>> next;
+      next.swap(exporters);
+      exporters.push_back(make_tail_sampler({.keep_errors = t.keep_errors,
+                                             .slow_threshold = t.slow_threshold,
+                                             .probability = t.probability,
+                                             .max_wait = t.max_wait,
+                                             .max_spans = t.max_spans},
+                                            std::move(next)));
+    }
     bool make_default = options.make_default.value_or(
         detail::g_default_core.load(std::memory_order_acquire) == nullptr);
     fo.exporters.clear();  // the core owns them now, and lets go of them at shutdown

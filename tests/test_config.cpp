@@ -11,7 +11,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -404,6 +406,97 @@ TEST_F(ConfigTest, FileExporterFromEnvironment) {
   EXPECT_TRUE(std::filesystem::exists(path));
   EXPECT_GT(std::filesystem::file_size(path), 0u);
   std::filesystem::remove(path);
+}
+
+TEST_F(ConfigTest, TailSamplingSettingsFromEnvironment) {
+  EXPECT_FALSE(ok().tail_sampling.has_value());  // off by default
+  set("SKEIN_TAIL_SLOW_MS", "250");              // tuning alone does not turn it on
+  EXPECT_FALSE(ok().tail_sampling.has_value());
+  set("SKEIN_TAIL_SAMPLING", "on");
+  set("SKEIN_TAIL_KEEP_ERRORS", "false");
+  set("SKEIN_TAIL_PROBABILITY", "0.125");
+  set("SKEIN_TAIL_MAX_WAIT_MS", "1500");
+  set("SKEIN_TAIL_MAX_SPANS", "4096");
+  auto f = ok();
+  ASSERT_TRUE(f.tail_sampling.has_value());
+  EXPECT_FALSE(f.tail_sampling->keep_errors);
+  EXPECT_EQ(f.tail_sampling->slow_threshold, 250ms);
+  EXPECT_EQ(f.tail_sampling->probability, 0.125);
+  EXPECT_EQ(f.tail_sampling->max_wait, 1500ms);
+  EXPECT_EQ(f.tail_sampling->max_spans, 4096u);
+  // Code beats the environment, as a whole.
+  auto g = ok({.tail_sampling = skein::TailSamplingSettings{.slow_threshold = 5ms}});
+  ASSERT_TRUE(g.tail_sampling.has_value());
+  EXPECT_TRUE(g.tail_sampling->keep_errors);
+  EXPECT_EQ(g.tail_sampling->slow_threshold, 5ms);
+  EXPECT_EQ(g.tail_sampling->probability, 0.0);
+  set("SKEIN_TAIL_SAMPLING", "off");
+  EXPECT_FALSE(ok().tail_sampling.has_value());
+}
+
+TEST_F(ConfigTest, TailSamplingDefaultsMatchTheStage) {
+  const skein::TailSamplingSettings s;
+  const skein::TailSamplingOptions o;
+  EXPECT_EQ(s.keep_errors, o.keep_errors);
+  EXPECT_EQ(s.slow_threshold, o.slow_threshold);
+  EXPECT_EQ(s.probability, o.probability);
+  EXPECT_EQ(s.max_wait, o.max_wait);
+  EXPECT_EQ(s.max_spans, o.max_spans);
+}
+
+TEST_F(ConfigTest, InvalidTailSamplingValuesAreErrors) {
+  set("SKEIN_TAIL_SAMPLING", "on");
+  const std::pair<const char*, const char*> cases[] = {
+      {"SKEIN_TAIL_SAMPLING", "maybe"},   {"SKEIN_TAIL_KEEP_ERRORS", "2"},
+      {"SKEIN_TAIL_SLOW_MS", "-5"},       {"SKEIN_TAIL_PROBABILITY", "1.5"},
+      {"SKEIN_TAIL_PROBABILITY", "half"}, {"SKEIN_TAIL_MAX_WAIT_MS", "0"},
+      {"SKEIN_TAIL_MAX_SPANS", "0"},
+  };
+  for (const auto& [name, value] : cases) {
+    set(name, value);
+    skein::Error e = error_of();
+    EXPECT_EQ(e.code, skein::ErrorCode::invalid_environment) << name << "=" << value;
+    EXPECT_NE(e.message.find(name), std::string::npos) << e.message;
+    set("SKEIN_TAIL_SAMPLING", "on");
+    if (std::string(name) != "SKEIN_TAIL_SAMPLING") unsetenv(name);
+  }
+  unsetenv("SKEIN_TAIL_SAMPLING");
+  EXPECT_EQ(error_of({.tail_sampling = skein::TailSamplingSettings{.probability = -0.5}}).code,
+            skein::ErrorCode::invalid_option);
+  EXPECT_EQ(error_of({.tail_sampling = skein::TailSamplingSettings{.max_spans = 0}}).code,
+            skein::ErrorCode::invalid_option);
+}
+
+// SKEIN_TAIL_SAMPLING puts one tail-sampling stage in front of every exporter: a failed trace
+// and a slow one reach the exporter whole, a fast healthy one is dropped and counted.
+TEST_F(ConfigTest, TailSamplingFromEnvironmentKeepsFailedAndSlowTraces) {
+  set("SKEIN_TAIL_SAMPLING", "true");
+  set("SKEIN_TAIL_SLOW_MS", "200");  // far above a fast trace, even under a sanitizer
+  auto mem = std::make_shared<skein::InMemoryExporter>();
+  auto t = skein::Tracer::init(
+      {.exporter = skein::ExporterKind::none, .exporters = {mem}, .make_default = false});
+  ASSERT_TRUE(t.enabled()) << t.error().message;
+  {
+    auto fast = t.span("fast-ok");
+    auto child = t.span("child");
+  }
+  {
+    auto failed = t.span("failed");
+    auto child = t.span("child");
+    child.set_status(skein::StatusCode::error, "boom");
+  }
+  {
+    auto slow = t.span("slow");
+    std::this_thread::sleep_for(250ms);
+  }
+  ASSERT_TRUE(t.force_flush());
+  std::multiset<std::string> names;
+  for (const auto& s : mem->spans()) names.insert(s.name);
+  EXPECT_EQ(names.count("fast-ok"), 0u);
+  EXPECT_EQ(names.count("failed"), 1u);
+  EXPECT_EQ(names.count("child"), 1u);  // the failed trace's child: the trace is kept whole
+  EXPECT_EQ(names.count("slow"), 1u);
+  EXPECT_EQ(t.stats().dropped_tail_sampling, 2u);
 }
 
 TEST_F(ConfigTest, TracerReportsItsFinalizedOptions) {

@@ -127,6 +127,17 @@ struct Limits {
                            ///< OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT; 65536 bytes
 };
 
+/// Tail sampling in front of every exporter, as Options and the environment set it: the part of
+/// TailSamplingOptions (skein/exporter.hpp) that needs no code. For a `keep_if` predicate, build
+/// the stage with make_tail_sampler and pass it in Options::exporters instead.
+struct TailSamplingSettings {
+  bool keep_errors = true;                         ///< SKEIN_TAIL_KEEP_ERRORS
+  std::chrono::milliseconds slow_threshold{1000};  ///< SKEIN_TAIL_SLOW_MS; 0: no latency rule
+  double probability = 0.0;                        ///< SKEIN_TAIL_PROBABILITY, of the rest
+  std::chrono::milliseconds max_wait{30000};       ///< SKEIN_TAIL_MAX_WAIT_MS
+  std::size_t max_spans = 100000;                  ///< SKEIN_TAIL_MAX_SPANS
+};
+
 struct Options {
   /// Project name (HoneyHive project). SKEIN_PROJECT, HH_PROJECT. Default: "default".
   std::optional<std::string> project{};
@@ -145,7 +156,7 @@ struct Options {
   /// Extra resource attributes; OTEL_RESOURCE_ATTRIBUTES (key=value,...) adds the ones not set
   /// here.
   std::vector<std::pair<std::string, std::string>> resource_attributes{};
-  /// Built-in exporter. SKEIN_EXPORTER (automatic|none|console|file|otlp), then
+  /// Built-in exporter. SKEIN_EXPORTER (automatic|none|console|file|otlp|store), then
   /// OTEL_TRACES_EXPORTER (otlp|console|none). Default: automatic, which is OTLP when an OTLP
   /// endpoint is configured (see `OtlpOptions::endpoint`), otherwise the local store (`skein`
   /// shows it), or the console when skein was built without SQLite.
@@ -160,6 +171,10 @@ struct Options {
   std::vector<std::shared_ptr<Exporter>> exporters{};
   /// Root sampler. Children follow their parent's decision. Default: always on.
   std::shared_ptr<Sampler> sampler{};
+  /// Tail sampling in front of the exporters: each trace is held until its local root ends, then
+  /// kept if it failed, was slow, or by probability. SKEIN_TAIL_SAMPLING (true|false) turns it on
+  /// from the environment, tuned by the variables in TailSamplingSettings. Default: off.
+  std::optional<TailSamplingSettings> tail_sampling{};
   /// Turns tracing off: every span is a no-op. SKEIN_DISABLED, OTEL_SDK_DISABLED. Default: false.
   std::optional<bool> disabled{};
   /// Baggage keys copied onto every span as string attributes of the same name, when the span's
@@ -192,6 +207,7 @@ struct FinalizedOptions {
   /// Empty in a tracer's options(): the tracer owns its exporters (and releases them at shutdown).
   std::vector<std::shared_ptr<Exporter>> exporters{};
   std::shared_ptr<Sampler> sampler{};
+  std::optional<TailSamplingSettings> tail_sampling{};
   std::vector<std::string> baggage_attributes{};
   bool disabled = false;
   std::uint32_t max_attributes = 1024, max_events = 1024, max_links = 128, max_value_length = 65536;
