@@ -212,6 +212,12 @@ class ParentBased final : public Sampler {
   ParentBased(std::shared_ptr<Sampler> root, ParentBasedOptions o)
       : root_(root ? std::move(root) : always_on()), o_(std::move(o)) {}
   SamplingDecision should_sample(const SamplingParams& p) noexcept override {
+    if (p.local_parent) {
+      Sampler* d = p.local_parent_sampled ? o_.local_parent_sampled.get()
+                                          : o_.local_parent_not_sampled.get();
+      if (d != nullptr) return tally(*this, d->should_sample(p));
+      return tally(*this, {p.local_parent_sampled, kUnknownProbability, false});
+    }
     if (p.remote_parent == nullptr) return tally(*this, root_->should_sample(p));
     const bool parent_sampled = p.remote_parent->sampled();
     Sampler* d =
@@ -228,6 +234,9 @@ class ParentBased final : public Sampler {
   std::string description() const override { return "parent_based{" + root_->description() + "}"; }
   bool decides_remote() const noexcept override {
     return o_.remote_parent_sampled != nullptr || o_.remote_parent_not_sampled != nullptr;
+  }
+  bool decides_local() const noexcept override {
+    return o_.local_parent_sampled != nullptr || o_.local_parent_not_sampled != nullptr;
   }
   void collect_stats(std::vector<SamplerStats>& out) const override {
     Sampler::collect_stats(out);

@@ -222,7 +222,8 @@ SpanRecord* ThreadBuffer::refill() noexcept {
 TracerCore::TracerCore(FinalizedOptions options, Error status,
                        std::vector<std::shared_ptr<Exporter>> exporters)
     // The base first (it is initialized first): from `options` before it is moved.
-    : CoreHot(g_next_core_id.fetch_add(1), detail::never_samples_roots(options.sampler.get())),
+    : CoreHot(g_next_core_id.fetch_add(1), detail::never_samples_roots(options.sampler.get()),
+              options.sampler != nullptr && options.sampler->decides_local()),
       options_(std::move(options)),
       status_(std::move(status)),
       exporters_(std::move(exporters)) {
@@ -409,7 +410,7 @@ Span TracerCore::start_span(std::string_view name, const SpanOptions& o) noexcep
   // child of the current sampled span or a root that a tracer without a sampler keeps.
   const ContextState& cur = tl_current;
   if (o.parent == nullptr && !o.new_root && tl_cache.core_id == id_ && enabled() &&
-      (cur.trace.valid() || options_.sampler == nullptr)) [[likely]]
+      (cur.trace.valid() ? !decides_local_ : options_.sampler == nullptr)) [[likely]]
     return start_common(name, o);
   return start_general(name, o);
 }
@@ -434,10 +435,11 @@ Span TracerCore::start_general(std::string_view name, const SpanOptions& o) noex
       extras = &o.parent->extras();  // baggage that arrived without a valid traceparent
     }
   } else if (!o.new_root && cur.trace.valid()) {
-    // Inside an unsampled trace: a no-op handle, nothing else (the decision was made at the root).
-    if ((cur.flags & trace_flags::sampled) == 0) return s;
-    trace = cur.trace;
-    parent = cur.span;
+    // Inside an unsampled trace: a no-op handle, nothing else (the decision was made at the root),
+    // unless the sampler decides for children of local parents.
+    if ((cur.flags & trace_flags::sampled) == 0 && !decides_local_) return s;
+    trace = trace_id_of(cur);  // an unsampled root's ids are computed here if still lazy
+    parent = span_id_of(cur);
     flags = cur.flags;
     remote = cur.remote;
     extras = cur.extras;
@@ -484,6 +486,16 @@ Span TracerCore::start_general(std::string_view name, const SpanOptions& o) noex
         }
       }
     }
+  } else if (!remote && decides_local_) {
+    // A parent in this process, and a sampler that decides for those (parent_based with local
+    // choices): it may record part of a trace.
+    SamplingParams p{
+        trace, trace.lo & (kMaxThreshold - 1),     name, o.type, o.kind, o.attributes, nullptr,
+        true,  (flags & trace_flags::sampled) != 0};
+    SamplingDecision d = options_.sampler->should_sample(p);
+    flags = static_cast<std::uint8_t>((flags & ~trace_flags::sampled) |
+                                      (d.sample ? trace_flags::sampled : 0));
+    probability = d.probability;
   } else if (remote && o.parent != nullptr && options_.sampler &&
              options_.sampler->decides_remote()) {
     // A remote parent, and a sampler that wants a say (parent_based with its own choices).

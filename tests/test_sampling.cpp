@@ -150,6 +150,77 @@ TEST(ParentBased, RemoteParentFlagIsHonouredAndCanBeOverridden) {
   }
 }
 
+// Local choices: a sampled child under an unsampled root (whose ids, kept lazily, are computed
+// for it), its own child following it, and an unsampled child under a sampled root.
+TEST(ParentBased, LocalParentChoicesCanRecordPartOfATrace) {
+  auto mem = std::make_shared<skein::InMemoryExporter>();
+  {
+    auto t = make(
+        skein::parent_based(skein::always_off(), {.local_parent_not_sampled = skein::always_on()}),
+        mem);
+    skein::TraceId root_trace;
+    skein::SpanId root_span, child_span;
+    {
+      auto root = t.span("root");
+      EXPECT_FALSE(root.recording());
+      auto child = t.span("child");
+      ASSERT_TRUE(child.recording());
+      child_span = child.context().span_id();
+      auto grandchild = t.span("grandchild");  // a sampled local parent: follows it
+      EXPECT_TRUE(grandchild.recording());
+      grandchild.end();
+      child.end();
+      root_trace = root.context().trace_id();
+      root_span = root.context().span_id();
+    }
+    ASSERT_TRUE(t.force_flush());
+    auto spans = mem->spans();
+    ASSERT_EQ(spans.size(), 2u);
+    std::map<std::string, skein::SpanData> by_name;
+    for (auto& d : spans) by_name[d.name] = d;
+    EXPECT_EQ(by_name["child"].trace_id, root_trace);
+    EXPECT_EQ(by_name["child"].parent_span_id, root_span);
+    EXPECT_EQ(by_name["grandchild"].trace_id, root_trace);
+    EXPECT_EQ(by_name["grandchild"].parent_span_id, child_span);
+    EXPECT_EQ(by_name.count("root"), 0u);
+  }
+  mem->clear();
+  {
+    auto t =
+        make(skein::parent_based(skein::always_on(), {.local_parent_sampled = skein::always_off()}),
+             mem);
+    {
+      auto root = t.span("root");
+      EXPECT_TRUE(root.recording());
+      auto child = t.span("child");
+      EXPECT_FALSE(child.recording());
+      // Not recorded, but a context of its own that propagates unsampled.
+      EXPECT_FALSE(skein::Context::current().sampled());
+      EXPECT_EQ(skein::Context::current().trace_id(), root.context().trace_id());
+      EXPECT_NE(skein::Context::current().span_id(), root.context().span_id());
+      auto grandchild = t.span("grandchild");  // an unsampled local parent: follows it
+      EXPECT_FALSE(grandchild.recording());
+    }
+    ASSERT_TRUE(t.force_flush());
+    auto spans = mem->spans();
+    ASSERT_EQ(spans.size(), 1u);
+    EXPECT_EQ(spans[0].name, "root");
+  }
+  // Without local choices, children follow their parent inline (the sampler is not asked).
+  mem->clear();
+  {
+    auto t = make(skein::parent_based(skein::always_off()), mem);
+    {
+      auto root = t.span("root");
+      auto child = t.span("child");
+      EXPECT_FALSE(child.recording());
+    }
+    std::vector<skein::SamplerStats> st = t.stats().samplers;
+    ASSERT_FALSE(st.empty());
+    EXPECT_EQ(st[0].seen, 1u);  // the root only
+  }
+}
+
 TEST(ParentBased, TwoServicesWithTheSameProbabilityAgree) {
   auto mem = std::make_shared<skein::InMemoryExporter>();
   auto front = make(skein::probability(0.5), mem);

@@ -53,6 +53,10 @@ struct SamplingParams {
   std::initializer_list<Field> attributes;
   /// The remote parent, when the span continues a trace from another process.
   const Context* remote_parent = nullptr;
+  /// True when the parent is in this process (then `local_parent_sampled` is its decision). Such
+  /// spans are asked only of samplers whose decides_local() is true.
+  bool local_parent = false;
+  bool local_parent_sampled = false;
 };
 
 /// A sampler's answer.
@@ -95,6 +99,10 @@ class Sampler {
   /// True when the sampler wants to decide for spans with a remote parent too (parent_based with
   /// its own choices does); otherwise those follow the remote sampled flag.
   [[nodiscard]] virtual bool decides_remote() const noexcept { return false; }
+  /// True when the sampler wants to decide for spans with a parent in this process too
+  /// (parent_based with local choices does); otherwise they follow their parent, so that a trace
+  /// is recorded whole or not at all.
+  [[nodiscard]] virtual bool decides_local() const noexcept { return false; }
   /// Appends this sampler's counts (and those of the samplers it contains) to `out`.
   virtual void collect_stats(std::vector<SamplerStats>& out) const;
 
@@ -121,12 +129,17 @@ inline std::shared_ptr<Sampler> trace_id_ratio(double p) {
   return probability(p);
 }
 
-/// For spans whose parent is in another process. Null members mean: follow the parent's flag.
+/// What decides for spans that have a parent, by where the parent is (another process, or this
+/// one) and whether it was sampled. Null members mean: follow the parent's flag (the default for
+/// all four, as in OpenTelemetry). A local choice can record part of a trace: a sampled child of
+/// an unsampled parent, or an unsampled child of a sampled one.
 struct ParentBasedOptions {
   std::shared_ptr<Sampler> remote_parent_sampled = nullptr;
   std::shared_ptr<Sampler> remote_parent_not_sampled = nullptr;
+  std::shared_ptr<Sampler> local_parent_sampled = nullptr;
+  std::shared_ptr<Sampler> local_parent_not_sampled = nullptr;
 };
-/// Roots use `root`; spans with a remote parent follow it unless told otherwise.
+/// Roots use `root`; spans with a parent follow it unless `options` says otherwise.
 std::shared_ptr<Sampler> parent_based(std::shared_ptr<Sampler> root,
                                       ParentBasedOptions options = {});
 

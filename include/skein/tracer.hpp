@@ -130,7 +130,9 @@ class Tracer {
   Span span_from_current(std::string_view name, const SpanOptions& options) noexcept {
     const detail::ContextState& cur = detail::tl_current;
     if (cur.trace.valid()) {
-      if ((cur.flags & trace_flags::sampled) == 0) return Span();
+      // A child of an unsampled span records nothing, unless the sampler decides for children of
+      // local parents (parent_based with local choices).
+      if ((cur.flags & trace_flags::sampled) == 0 && !hot_->decides_local_) return Span();
     } else if (never_root_is_quick() && empty_but_extras(cur)) {
       return never_root();
     }

@@ -13,7 +13,8 @@ struct ThreadBuffer;
 
 /// The fields of a tracer core that the inline path reads; TracerCore derives from it.
 struct CoreHot {
-  CoreHot(std::uint64_t id, bool never) noexcept : id_(id), never_samples_roots_(never) {}
+  CoreHot(std::uint64_t id, bool never, bool decides_local) noexcept
+      : id_(id), never_samples_roots_(never), decides_local_(decides_local) {}
   /// No core has this id (ids count from 1): never_roots_key_ when the inline path is off.
   static constexpr std::uint64_t kNoKey = ~std::uint64_t{0};
   /// Enables or disables the tracer (the only writer of enabled_ and never_roots_key_).
@@ -27,6 +28,9 @@ struct CoreHot {
   /// the thread's cached core id (TlCache::core_id), one test for "this core, on, never samples".
   std::atomic<std::uint64_t> never_roots_key_{kNoKey};
   const bool never_samples_roots_;  ///< the sampler is always_off or probability(0)
+  /// The sampler decides for children of local parents too (Sampler::decides_local): they then
+  /// take the general path, which asks it, instead of following their parent inline.
+  const bool decides_local_;
 };
 
 /// The calling thread's buffer for the tracer core it used last, a one-entry cache in front of
