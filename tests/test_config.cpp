@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "fakes/collecting.hpp"
+#include "fakes/tail_traces.hpp"
 #include "skein/skein.hpp"
 
 extern char** environ;
@@ -476,22 +477,7 @@ TEST_F(ConfigTest, TailSamplingFromEnvironmentKeepsFailedAndSlowTraces) {
   auto t = skein::Tracer::init(
       {.exporter = skein::ExporterKind::none, .exporters = {mem}, .make_default = false});
   ASSERT_TRUE(t.enabled()) << t.error().message;
-  {
-    auto fast = t.span("fast-ok");
-    auto child = t.span("child");
-  }
-  {
-    auto failed = t.span("failed");
-    auto child = t.span("child");
-    child.set_status(skein::StatusCode::error, "boom");
-  }
-  {
-    auto slow = t.span("slow");
-    std::this_thread::sleep_for(250ms);
-  }
-  ASSERT_TRUE(t.force_flush());
-  std::multiset<std::string> names;
-  for (const auto& s : mem->spans()) names.insert(s.name);
+  auto names = skein::fakes::run_fast_failed_slow_traces(t, *mem, 250ms);
   EXPECT_EQ(names.count("fast-ok"), 0u);
   EXPECT_EQ(names.count("failed"), 1u);
   EXPECT_EQ(names.count("child"), 1u);  // the failed trace's child: the trace is kept whole

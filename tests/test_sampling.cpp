@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "fakes/tail_traces.hpp"
 #include "sampling.hpp"
 #include "skein/skein.hpp"
 
@@ -341,25 +342,9 @@ TEST(TailSampling, KeepsErrorsAndSlowTracesDropsTheRest) {
   auto mem = std::make_shared<skein::InMemoryExporter>();
   auto tail = skein::make_tail_sampler({.slow_threshold = 30ms, .probability = 0.0}, {mem});
   auto t = make(nullptr, mem, {tail});
-  {
-    auto ok = t.span("fast-ok");
-    auto child = t.span("child");
-  }
-  {
-    auto bad = t.span("fails");
-    auto child = t.span("child");
-    child.set_status(skein::StatusCode::error, "boom");
-  }
-  {
-    auto slow = t.span("slow");
-    std::this_thread::sleep_for(40ms);
-  }
-  ASSERT_TRUE(t.force_flush());
-  auto spans = mem->spans();
-  std::multiset<std::string> names;
-  for (const auto& s : spans) names.insert(s.name);
+  auto names = skein::fakes::run_fast_failed_slow_traces(t, *mem, 40ms);
   EXPECT_EQ(names.count("fast-ok"), 0u);
-  EXPECT_EQ(names.count("fails"), 1u);
+  EXPECT_EQ(names.count("failed"), 1u);
   EXPECT_EQ(names.count("child"), 1u);  // the failing trace's child, whole trace kept
   EXPECT_EQ(names.count("slow"), 1u);
   EXPECT_EQ(t.stats().dropped_tail_sampling, 2u);
