@@ -436,8 +436,8 @@ Span TracerCore::start_general(std::string_view name, const SpanOptions& o) noex
     }
   } else if (!o.new_root && cur.trace.valid()) {
     // Inside an unsampled trace: a no-op handle, nothing else (the decision was made at the root),
-    // unless the sampler decides for children of local parents.
-    if ((cur.flags & trace_flags::sampled) == 0 && !decides_local_) return s;
+    // unless the sampler decides for children of local parents and this parent is one.
+    if ((cur.flags & trace_flags::sampled) == 0 && !(decides_local_ && !cur.remote)) return s;
     trace = trace_id_of(cur);  // an unsampled root's ids are computed here if still lazy
     parent = span_id_of(cur);
     flags = cur.flags;

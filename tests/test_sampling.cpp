@@ -207,6 +207,23 @@ TEST(ParentBased, LocalParentChoicesCanRecordPartOfATrace) {
     ASSERT_EQ(spans.size(), 1u);
     EXPECT_EQ(spans[0].name, "root");
   }
+  // Local choices are not asked for a child of a remote parent made current (a Scope over an
+  // extracted context): it stays a no-op, and the remote context stays current.
+  mem->clear();
+  {
+    auto t = make(
+        skein::parent_based(skein::always_off(), {.local_parent_not_sampled = skein::always_on()}),
+        mem);
+    skein::Context remote_unsampled(skein::TraceId{0x1111, 0x2222}, skein::SpanId{9}, 0, true);
+    {
+      skein::Scope scope(remote_unsampled);
+      auto child = t.span("child-of-remote");
+      EXPECT_FALSE(child.recording());
+      EXPECT_EQ(skein::Context::current().span_id(), skein::SpanId{9});
+    }
+    ASSERT_TRUE(t.force_flush());
+    EXPECT_EQ(mem->size(), 0u);
+  }
   // Without local choices, children follow their parent inline (the sampler is not asked).
   mem->clear();
   {
